@@ -1,0 +1,91 @@
+package mapping
+
+import (
+	"errors"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
+)
+
+// Config is the part of the exporter's configuration that says which spans and
+// log records become PostHog events, and how.
+type Config struct {
+	// ErrorMode says what an OTTL evaluation error does: ignore (log, rate
+	// limited, and treat the record as not matching the rule), silent (the
+	// same without the log) or propagate (fail the whole push).
+	ErrorMode ottl.ErrorMode `mapstructure:"error_mode"`
+
+	// Defaults apply to every rule that does not set its own.
+	Defaults Defaults `mapstructure:"defaults"`
+
+	Spans []Rule `mapstructure:"spans"`
+	Logs  []Rule `mapstructure:"logs"`
+}
+
+// Defaults are shared by every rule: distinct_id is replaced by a rule's own
+// chain, properties and groups are overridden key by key.
+type Defaults struct {
+	DistinctID     []string          `mapstructure:"distinct_id"`
+	PersonProfiles *bool             `mapstructure:"person_profiles"`
+	Properties     map[string]string `mapstructure:"properties"`
+	Groups         map[string]string `mapstructure:"groups"`
+}
+
+// Rule picks records with OTTL conditions and says how to build an event from them.
+type Rule struct {
+	// Name is optional and unique; it names the rule in errors and metrics.
+	Name string `mapstructure:"name"`
+
+	// Event is a literal event name; EventExpression an OTTL value expression.
+	// Exactly one of the two is set.
+	Event           string `mapstructure:"event"`
+	EventExpression string `mapstructure:"event_expression"`
+
+	// Conditions are ORed; none means every record matches.
+	Conditions []string `mapstructure:"conditions"`
+
+	// DistinctID is a fallback chain: the first expression that yields a
+	// non-empty value wins.
+	DistinctID []string `mapstructure:"distinct_id"`
+
+	// Timestamp, for span rules, is "start" or "end" (the default).
+	Timestamp string `mapstructure:"timestamp"`
+
+	// Attributes and ResourceAttributes are copied as properties under their own keys.
+	Attributes         []string `mapstructure:"attributes"`
+	ResourceAttributes []string `mapstructure:"resource_attributes"`
+
+	Properties     map[string]string `mapstructure:"properties"`
+	PersonProfiles *bool             `mapstructure:"person_profiles"`
+	Set            map[string]string `mapstructure:"set"`
+	SetOnce        map[string]string `mapstructure:"set_once"`
+	Groups         map[string]string `mapstructure:"groups"`
+}
+
+// Timestamp choices for span rules.
+const (
+	TimestampStart = "start"
+	TimestampEnd   = "end"
+)
+
+// DefaultErrorMode is ignore: in an exporter one bad record should not cost a
+// whole batch of good ones.
+const DefaultErrorMode = ottl.IgnoreError
+
+// NewDefaultConfig returns a Config with no rules and the default error mode.
+func NewDefaultConfig() Config {
+	return Config{ErrorMode: DefaultErrorMode}
+}
+
+// Validate parses every OTTL string of the configuration, so a bad rule fails
+// at start-up and in `otelcol validate`. Each error names the rule and field.
+func (c *Config) Validate() error {
+	_, err := compile(c, nopTelemetry())
+	return err
+}
+
+// HasRules reports whether any rule is configured: without rules the exporter sends nothing.
+func (c *Config) HasRules() bool {
+	return len(c.Spans)+len(c.Logs) > 0
+}
+
+var errNoEvent = errors.New(`set exactly one of "event" or "event_expression"`)

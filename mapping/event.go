@@ -1,0 +1,50 @@
+package mapping
+
+import "time"
+
+// Event is one PostHog event: what one rule built from one span or log record.
+//
+// Property values are what OTTL returned: string, int64, float64, bool,
+// []byte, time.Time, time.Duration, pcommon.Map, pcommon.Slice, pcommon.Value,
+// or a slice or map of those. A pcommon.Map or pcommon.Slice may point into the
+// pdata the event came from, so encode events (AppendJSON) before that pdata is
+// released or changed. A nil value never appears: the mapper leaves the key out.
+type Event struct {
+	// Rule names the rule that built the event: its name, or "spans[3]" when it has none.
+	Rule string
+
+	// UUID is derived from the record and the rule, so a redelivered event
+	// carries the same uuid and PostHog deduplicates it.
+	UUID [16]byte
+
+	Name       string
+	DistinctID string
+
+	// Timestamp is when the event happened. Zero means the record had no time:
+	// the encoder leaves "timestamp" out and PostHog uses the time it receives it.
+	Timestamp time.Time
+
+	// Properties are the rule's own properties, copied attributes and trace
+	// context, with unique keys, sorted by key. Keys the exporter owns ($lib,
+	// $lib_version, $process_person_profile, $set, $set_once, $groups) never
+	// appear here: the encoder writes those from the fields below.
+	Properties []Property
+
+	// PersonProfiles false sends "$process_person_profile": false.
+	PersonProfiles bool
+	// Set and SetOnce become $set and $set_once; only filled when PersonProfiles is true.
+	Set     []Property
+	SetOnce []Property
+	// Groups becomes $groups (group type -> group key); left out when empty.
+	Groups []Property
+
+	// Lib and LibVersion become $lib and $lib_version.
+	Lib        string
+	LibVersion string
+}
+
+// Property is one key and its value in an event's properties.
+type Property struct {
+	Key   string
+	Value any
+}

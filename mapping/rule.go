@@ -1,0 +1,236 @@
+package mapping
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// rule is one configured rule, parsed, for records of context K.
+type rule[K any] struct {
+	id   string
+	seed [16]byte // mixed into every uuid the rule makes
+
+	event     string
+	eventExpr *ottl.ValueExpression[K]
+
+	conditions []*ottl.Condition[K]
+	distinctID []*ottl.ValueExpression[K]
+
+	timestampStart bool
+
+	properties     []propertySource[K]
+	personProfiles bool
+	set, setOnce   []namedExpr[K]
+	groups         []namedExpr[K]
+}
+
+type namedExpr[K any] struct {
+	key  string
+	expr *ottl.ValueExpression[K]
+}
+
+// sourceKind says where a property's value comes from.
+type sourceKind uint8
+
+const (
+	fromExpression sourceKind = iota
+	fromAttribute
+	fromResourceAttribute
+	fromTraceID
+	fromSpanID
+)
+
+type propertySource[K any] struct {
+	key  string
+	kind sourceKind
+	expr *ottl.ValueExpression[K]
+}
+
+// record is what a rule needs of a span or log record beyond its OTTL context.
+type record struct {
+	attributes         pcommon.Map
+	resourceAttributes pcommon.Map
+	traceID            pcommon.TraceID
+	spanID             pcommon.SpanID
+	start, end         time.Time // spans: start and end; logs: both the record's time
+
+	digest    [16]byte // identity of the record, for uuids; computed on first use
+	hasDigest bool
+	digestFn  func(*[16]byte)
+}
+
+func (r *record) identity() [16]byte {
+	if !r.hasDigest {
+		r.digestFn(&r.digest)
+		r.hasDigest = true
+	}
+	return r.digest
+}
+
+// errDropped marks an outcome that drops the event without being an OTTL error.
+var errDropped = errors.New("dropped")
+
+// matches ORs the rule's conditions. An error in one condition does not hide
+// a later condition that holds; it is returned only when none holds.
+func (r *rule[K]) matches(ctx context.Context, tCtx K) (bool, error) {
+	if len(r.conditions) == 0 {
+		return true, nil
+	}
+	var firstErr error
+	for _, c := range r.conditions {
+		ok, err := c.Eval(ctx, tCtx)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, firstErr
+}
+
+// build fills ev from the record. It returns the drop reason when the event
+// cannot be sent, and the OTTL error behind an evaluation_error.
+func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event) (DropReason, error) {
+	ev.Rule = r.id
+	ev.Name = r.event
+	if r.eventExpr != nil {
+		v, err := r.eventExpr.Eval(ctx, tCtx)
+		if err != nil {
+			return DropEvaluationError, err
+		}
+		name, _ := stringify(v)
+		if name == "" {
+			return DropMissingEventName, errDropped
+		}
+		ev.Name = name
+	}
+
+	for _, e := range r.distinctID {
+		v, err := e.Eval(ctx, tCtx)
+		if err != nil {
+			return DropEvaluationError, err
+		}
+		if id, ok := stringify(v); ok && id != "" {
+			ev.DistinctID = id
+			break
+		}
+	}
+	if ev.DistinctID == "" {
+		return DropMissingDistinctID, errDropped
+	}
+
+	ev.Timestamp = rec.end
+	if r.timestampStart {
+		ev.Timestamp = rec.start
+	}
+
+	props := make([]Property, 0, len(r.properties))
+	for i := range r.properties {
+		p := &r.properties[i]
+		var v any
+		switch p.kind {
+		case fromExpression:
+			var err error
+			if v, err = p.expr.Eval(ctx, tCtx); err != nil {
+				return DropEvaluationError, err
+			}
+		case fromAttribute:
+			v = attributeValue(rec.attributes, p.key)
+		case fromResourceAttribute:
+			v = attributeValue(rec.resourceAttributes, p.key)
+		case fromTraceID:
+			if !rec.traceID.IsEmpty() {
+				v = rec.traceID.String()
+			}
+		case fromSpanID:
+			if !rec.spanID.IsEmpty() {
+				v = rec.spanID.String()
+			}
+		}
+		if v != nil {
+			props = append(props, Property{Key: p.key, Value: v})
+		}
+	}
+	ev.Properties = props
+
+	ev.PersonProfiles = r.personProfiles
+	var err error
+	if ev.Groups, err = evalGroups(ctx, tCtx, r.groups); err != nil {
+		return DropEvaluationError, err
+	}
+	if ev.Set, err = evalNamed(ctx, tCtx, r.set); err != nil {
+		return DropEvaluationError, err
+	}
+	if ev.SetOnce, err = evalNamed(ctx, tCtx, r.setOnce); err != nil {
+		return DropEvaluationError, err
+	}
+
+	ev.UUID = eventUUID(r.seed, rec.identity())
+	return "", nil
+}
+
+func evalNamed[K any](ctx context.Context, tCtx K, exprs []namedExpr[K]) ([]Property, error) {
+	if len(exprs) == 0 {
+		return nil, nil
+	}
+	out := make([]Property, 0, len(exprs))
+	for _, e := range exprs {
+		v, err := e.expr.Eval(ctx, tCtx)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			out = append(out, Property{Key: e.key, Value: v})
+		}
+	}
+	return out, nil
+}
+
+// evalGroups stringifies group keys: PostHog identifies a group by a string.
+func evalGroups[K any](ctx context.Context, tCtx K, exprs []namedExpr[K]) ([]Property, error) {
+	var out []Property
+	for _, e := range exprs {
+		v, err := e.expr.Eval(ctx, tCtx)
+		if err != nil {
+			return nil, err
+		}
+		if key, ok := stringify(v); ok && key != "" {
+			out = append(out, Property{Key: e.key, Value: key})
+		}
+	}
+	return out, nil
+}
+
+// attributeValue returns an attribute as OTTL would: its Go value, or nil when absent.
+func attributeValue(m pcommon.Map, key string) any {
+	v, ok := m.Get(key)
+	if !ok {
+		return nil
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return v.Str()
+	case pcommon.ValueTypeInt:
+		return v.Int()
+	case pcommon.ValueTypeDouble:
+		return v.Double()
+	case pcommon.ValueTypeBool:
+		return v.Bool()
+	case pcommon.ValueTypeMap:
+		return v.Map()
+	case pcommon.ValueTypeSlice:
+		return v.Slice()
+	case pcommon.ValueTypeBytes:
+		return v.Bytes().AsRaw()
+	default:
+		return nil
+	}
+}
