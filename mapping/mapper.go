@@ -113,8 +113,10 @@ func (m *Mapper) MapTraces(ctx context.Context, td ptrace.Traces) (*Result, erro
 					spanID:             span.SpanID(),
 					start:              timeOf(span.StartTimestamp()),
 					end:                timeOf(span.EndTimestamp()),
+					rs:                 rs,
+					ss:                 ss,
+					span:               span,
 				}
-				rec.digestFn = func(out *[16]byte) { spanIdentity(rs, ss, span, out) }
 				tCtx := ottlspan.NewTransformContext(rs, ss, span)
 				err := applyRules(ctx, m, m.rules.spans, tCtx, &rec, res)
 				tCtx.Close()
@@ -147,8 +149,11 @@ func (m *Mapper) MapLogs(ctx context.Context, ld plog.Logs) (*Result, error) {
 					spanID:             lr.SpanID(),
 					start:              timeOf(t),
 					end:                timeOf(t),
+					isLog:              true,
+					rl:                 rl,
+					sl:                 sl,
+					lr:                 lr,
 				}
-				rec.digestFn = func(out *[16]byte) { logIdentity(rl, sl, lr, out) }
 				tCtx := ottllog.NewTransformContext(rl, sl, lr)
 				err := applyRules(ctx, m, m.rules.logs, tCtx, &rec, res)
 				tCtx.Close()

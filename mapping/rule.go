@@ -7,6 +7,8 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 // rule is one configured rule, parsed, for records of context K.
@@ -58,14 +60,28 @@ type record struct {
 	spanID             pcommon.SpanID
 	start, end         time.Time // spans: start and end; logs: both the record's time
 
+	// The record itself, for its identity: a span or a log record with its
+	// resource and scope. Kept as values, not a closure, so that records no
+	// rule matches cost no allocation.
+	isLog bool
+	rs    ptrace.ResourceSpans
+	ss    ptrace.ScopeSpans
+	span  ptrace.Span
+	rl    plog.ResourceLogs
+	sl    plog.ScopeLogs
+	lr    plog.LogRecord
+
 	digest    [16]byte // identity of the record, for uuids; computed on first use
 	hasDigest bool
-	digestFn  func(*[16]byte)
 }
 
 func (r *record) identity() [16]byte {
 	if !r.hasDigest {
-		r.digestFn(&r.digest)
+		if r.isLog {
+			logIdentity(r.rl, r.sl, r.lr, &r.digest)
+		} else {
+			spanIdentity(r.rs, r.ss, r.span, &r.digest)
+		}
 		r.hasDigest = true
 	}
 	return r.digest

@@ -1,0 +1,252 @@
+package mapping
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/confmap"
+	"gopkg.in/yaml.v3"
+)
+
+func parseConfig(t *testing.T, src string) Config {
+	t.Helper()
+	var raw map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(src), &raw))
+	cfg := NewDefaultConfig()
+	require.NoError(t, confmap.NewFromStringMap(raw).Unmarshal(&cfg))
+	return cfg
+}
+
+// TestValidateNamesRuleAndField checks that every kind of config error says
+// which rule and which field to fix, and keeps OTTL's own message.
+func TestValidateNamesRuleAndField(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  string
+		want []string // all must appear in the error
+	}{
+		{
+			name: "unparseable condition",
+			cfg: `
+spans:
+  - name: engine-executed
+    event: engine_executed
+    distinct_id: ['span.attributes["engine.id"]']
+    conditions: ['span.name == ']`,
+			want: []string{`rule "engine-executed" (spans[0])`, "conditions[0]", "invalid syntax"},
+		},
+		{
+			name: "unprefixed path, unnamed rule",
+			cfg: `
+spans:
+  - event: a
+    distinct_id: ['"x"']
+  - event: b
+    distinct_id: ['"x"']
+  - event: c
+    distinct_id: ['"x"']
+  - event: d
+    distinct_id: ['"x"']
+    conditions: ['name == "x"']`,
+			want: []string{"rule spans[3]", "conditions[0]", `span.name`},
+		},
+		{
+			name: "wrong context path in a log rule",
+			cfg: `
+logs:
+  - name: rate-limit
+    event: rate_limit_exceeded
+    distinct_id: ['span.attributes["user.id"]']`,
+			want: []string{`rule "rate-limit" (logs[0])`, "distinct_id[0]"},
+		},
+		{
+			name: "bad property expression",
+			cfg: `
+spans:
+  - name: p
+    event: e
+    distinct_id: ['"x"']
+    properties:
+      duration_ms: NoSuchFunction(span.name)`,
+			want: []string{`rule "p" (spans[0])`, `properties["duration_ms"]`, "NoSuchFunction"},
+		},
+		{
+			name: "both event and event_expression",
+			cfg: `
+spans:
+  - name: both
+    event: e
+    event_expression: span.name
+    distinct_id: ['"x"']`,
+			want: []string{`rule "both" (spans[0])`, "event", "exactly one"},
+		},
+		{
+			name: "neither event nor event_expression",
+			cfg: `
+logs:
+  - distinct_id: ['"x"']`,
+			want: []string{"rule logs[0]", "event", "exactly one"},
+		},
+		{
+			name: "duplicate rule names across signals",
+			cfg: `
+spans:
+  - name: dup
+    event: e
+    distinct_id: ['"x"']
+logs:
+  - name: dup
+    event: e
+    distinct_id: ['"x"']`,
+			want: []string{`rule "dup" (logs[0])`, "name", "already used by spans[0]"},
+		},
+		{
+			name: "unknown timestamp",
+			cfg: `
+spans:
+  - name: ts
+    event: e
+    distinct_id: ['"x"']
+    timestamp: middle`,
+			want: []string{`rule "ts" (spans[0])`, "timestamp", `"middle" is not one of start, end`},
+		},
+		{
+			name: "timestamp on a log rule",
+			cfg: `
+logs:
+  - name: ts
+    event: e
+    distinct_id: ['"x"']
+    timestamp: start`,
+			want: []string{`rule "ts" (logs[0])`, "timestamp", "only span rules"},
+		},
+		{
+			name: "set without person_profiles",
+			cfg: `
+spans:
+  - name: setter
+    event: e
+    distinct_id: ['"x"']
+    set:
+      plan: span.attributes["plan"]`,
+			want: []string{`rule "setter" (spans[0])`, "set", "person_profiles: true"},
+		},
+		{
+			name: "set_once with person_profiles false in defaults",
+			cfg: `
+defaults:
+  person_profiles: false
+spans:
+  - name: setter
+    event: e
+    distinct_id: ['"x"']
+    set_once:
+      first: span.name`,
+			want: []string{`rule "setter" (spans[0])`, "set", "person_profiles: true"},
+		},
+		{
+			name: "no distinct_id anywhere",
+			cfg: `
+spans:
+  - name: anon
+    event: e`,
+			want: []string{`rule "anon" (spans[0])`, "distinct_id", "no expression"},
+		},
+		{
+			name: "defaults that do not parse for log rules",
+			cfg: `
+defaults:
+  distinct_id: ['span.attributes["user.id"]']
+logs:
+  - name: l
+    event: e`,
+			want: []string{"defaults", "distinct_id[0]", "log rules"},
+		},
+		{
+			name: "invalid error_mode",
+			cfg:  `error_mode: loud`,
+			want: []string{"error_mode"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var raw map[string]any
+			require.NoError(t, yaml.Unmarshal([]byte(tt.cfg), &raw))
+			cfg := NewDefaultConfig()
+			err := confmap.NewFromStringMap(raw).Unmarshal(&cfg)
+			if err == nil {
+				err = cfg.Validate()
+			}
+			require.Error(t, err)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+func TestValidateAcceptsTheIssueExample(t *testing.T) {
+	cfg := parseConfig(t, `
+error_mode: ignore
+defaults:
+  distinct_id:
+    - resource.attributes["posthog.distinct_id"]
+    - resource.attributes["service.name"]
+  person_profiles: false
+  properties:
+    environment: resource.attributes["deployment.environment.name"]
+  groups:
+    tenant: resource.attributes["tenant.id"]
+spans:
+  - name: engine-executed
+    event: engine_executed
+    conditions:
+      - span.name == "engine.execute" and span.status.code != STATUS_CODE_ERROR
+    distinct_id:
+      - span.attributes["enduser.id"]
+      - span.attributes["engine.id"]
+    timestamp: end
+    attributes: [engine.id, engine.type]
+    resource_attributes: [service.name]
+    properties:
+      duration_ms: Milliseconds(span.end_time - span.start_time)
+    person_profiles: true
+    set:
+      last_engine_type: span.attributes["engine.type"]
+    set_once:
+      first_engine_id: span.attributes["engine.id"]
+    groups: {}
+logs:
+  - name: named-events
+    event_expression: log.event_name
+    conditions: ['log.event_name != ""']
+    distinct_id: ['log.attributes["user.id"]']
+    attributes: [endpoint, limit, current]
+`)
+	require.NoError(t, cfg.Validate())
+	assert.True(t, cfg.HasRules())
+}
+
+func TestValidateReportsEveryError(t *testing.T) {
+	cfg := parseConfig(t, `
+spans:
+  - name: a
+    event: e
+    distinct_id: ['"x"']
+    conditions: ['bad ==']
+  - name: b
+    event: e
+    distinct_id: ['"x"']
+    timestamp: later`)
+	err := cfg.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `rule "a"`)
+	assert.Contains(t, err.Error(), `rule "b"`)
+}
+
+func TestEmptyConfigIsValid(t *testing.T) {
+	cfg := NewDefaultConfig()
+	require.NoError(t, cfg.Validate())
+	assert.False(t, cfg.HasRules())
+}

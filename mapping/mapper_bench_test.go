@@ -1,0 +1,163 @@
+package mapping
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"gopkg.in/yaml.v3"
+)
+
+// benchRules builds ten rules whose conditions look at attributes, kind, name
+// and duration, as real rule sets do. The last one matches spans named
+// "engine.execute" and builds a 6-property event.
+func benchRules(signal string) string {
+	var b strings.Builder
+	if signal == "span" {
+		b.WriteString("spans:\n")
+		for i := range 9 {
+			fmt.Fprintf(&b, `  - name: r%d
+    event: e%d
+    distinct_id: ['span.attributes["enduser.id"]']
+    conditions: ['span.attributes["rule%d.key"] != nil and span.end_time - span.start_time > Duration("%dms")']
+`, i, i, i, 100+i)
+		}
+		b.WriteString(`  - name: engine
+    event: engine_executed
+    distinct_id: ['span.attributes["enduser.id"]']
+    conditions: ['span.kind == SPAN_KIND_INTERNAL and span.name == "engine.execute"']
+    attributes: [engine.id, engine.type]
+    properties:
+      duration_ms: Milliseconds(span.end_time - span.start_time)
+      status: '"success"'
+`)
+		return b.String()
+	}
+	b.WriteString("logs:\n")
+	for i := range 9 {
+		fmt.Fprintf(&b, `  - name: r%d
+    event: e%d
+    distinct_id: ['log.attributes["enduser.id"]']
+    conditions: ['log.attributes["rule%d.key"] != nil and log.severity_number >= SEVERITY_NUMBER_WARN']
+`, i, i, i)
+	}
+	b.WriteString(`  - name: rate-limit
+    event: rate_limit_exceeded
+    distinct_id: ['log.attributes["enduser.id"]']
+    conditions: ['log.event_name == "rate_limit_exceeded"']
+    attributes: [endpoint, limit, current]
+    properties:
+      api_key_hash: SHA256(log.attributes["api_key"])
+`)
+	return b.String()
+}
+
+func benchMapper(b *testing.B, signal string) *Mapper {
+	var raw map[string]any
+	require.NoError(b, yaml.Unmarshal([]byte(benchRules(signal)), &raw))
+	cfg := NewDefaultConfig()
+	require.NoError(b, confmap.NewFromStringMap(raw).Unmarshal(&cfg))
+	m, err := NewMapper(&cfg, testLibrary, nopTelemetry())
+	require.NoError(b, err)
+	return m
+}
+
+// fifteenAttributes fills a record as an instrumented service would.
+func fifteenAttributes(m pcommon.Map) {
+	m.PutStr("enduser.id", "user-42")
+	m.PutStr("engine.id", "engine-123")
+	m.PutStr("engine.type", "data_processor")
+	m.PutStr("endpoint", "/api/v1/engines/execute")
+	m.PutInt("limit", 100)
+	m.PutInt("current", 101)
+	m.PutStr("api_key", "tl_live_abcdef")
+	for i := range 8 {
+		m.PutStr(fmt.Sprintf("other.attribute.%d", i), "value")
+	}
+}
+
+func benchSpan(name string) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "tl-engine")
+	span := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	span.SetName(name)
+	span.SetKind(ptrace.SpanKindInternal)
+	span.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	span.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
+	start := time.Unix(1_700_000_000, 0)
+	span.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+	span.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(150 * time.Millisecond)))
+	fifteenAttributes(span.Attributes())
+	return td
+}
+
+func benchLog(eventName string) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "tl-engine")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetEventName(eventName)
+	lr.SetSeverityNumber(plog.SeverityNumberInfo)
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Unix(1_700_000_000, 0)))
+	lr.Body().SetStr("rate limit exceeded")
+	fifteenAttributes(lr.Attributes())
+	return ld
+}
+
+// The benchmarks below report the cost of one record (one op) against ten rules.
+
+func BenchmarkMapSpanNoMatch(b *testing.B) {
+	m, td := benchMapper(b, "span"), benchSpan("cache.get")
+	b.ReportAllocs()
+	for b.Loop() {
+		res, _ := m.MapTraces(context.Background(), td)
+		if len(res.Events) != 0 {
+			b.Fatal("matched")
+		}
+	}
+}
+
+func BenchmarkMapSpanOneMatch(b *testing.B) {
+	m, td := benchMapper(b, "span"), benchSpan("engine.execute")
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		res, _ := m.MapTraces(context.Background(), td)
+		if len(res.Events) != 1 || len(res.Events[0].Properties) != 6 {
+			b.Fatalf("want 1 event with 6 properties, got %+v", res.Events)
+		}
+		buf = res.Events[0].AppendJSON(buf[:0])
+	}
+}
+
+func BenchmarkMapLogNoMatch(b *testing.B) {
+	m, ld := benchMapper(b, "log"), benchLog("cache_lookup")
+	b.ReportAllocs()
+	for b.Loop() {
+		res, _ := m.MapLogs(context.Background(), ld)
+		if len(res.Events) != 0 {
+			b.Fatal("matched")
+		}
+	}
+}
+
+func BenchmarkMapLogOneMatch(b *testing.B) {
+	m, ld := benchMapper(b, "log"), benchLog("rate_limit_exceeded")
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		res, _ := m.MapLogs(context.Background(), ld)
+		if len(res.Events) != 1 {
+			b.Fatalf("want 1 event, got %d", len(res.Events))
+		}
+		buf = res.Events[0].AppendJSON(buf[:0])
+	}
+}
