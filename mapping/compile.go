@@ -16,12 +16,12 @@ import (
 
 // ownedKeys are the property keys the exporter writes itself; a rule cannot override them.
 var ownedKeys = map[string]bool{
-	"$lib":                   true,
-	"$lib_version":           true,
+	"$lib":                    true,
+	"$lib_version":            true,
 	"$process_person_profile": true,
-	"$set":                   true,
-	"$set_once":              true,
-	"$groups":                true,
+	"$set":                    true,
+	"$set_once":               true,
+	"$groups":                 true,
 }
 
 // Names of the trace context properties every event carries when the record has them.
