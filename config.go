@@ -1,0 +1,83 @@
+package posthogexporter // import "github.com/posthogexporter/posthogexporter"
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+
+	"go.opentelemetry.io/collector/config/configcompression"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/posthogexporter/posthogexporter/mapping"
+)
+
+// Limits of PostHog's capture service and of this exporter's requests.
+const (
+	// postHogMaxBodyBytes is what PostHog's /batch/ accepts after decompression.
+	postHogMaxBodyBytes = 20 << 20
+	// envelopeBytes is room for the request's own keys around the events.
+	envelopeBytes = 64 << 10
+
+	defaultEndpoint       = "https://us.i.posthog.com"
+	defaultMaxBatchEvents = 1000
+	defaultMaxBatchBytes  = 5 << 20
+)
+
+// Config is the configuration of the posthog exporter.
+type Config struct {
+	// ClientConfig is the HTTP client: endpoint, timeout, compression,
+	// headers, tls, proxy_url, ... PostHog accepts gzip or no compression.
+	ClientConfig confighttp.ClientConfig `mapstructure:",squash"`
+
+	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	RetryConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
+
+	// APIKey is the PostHog project API key (phc_...).
+	APIKey configopaque.String `mapstructure:"api_key"`
+
+	// HistoricalMigration marks requests as a backfill of old events.
+	HistoricalMigration bool `mapstructure:"historical_migration"`
+
+	// MaxBatchEvents and MaxBatchBytes bound one batch request: the events of
+	// one push are split into requests of at most this many events and
+	// uncompressed bytes.
+	MaxBatchEvents int `mapstructure:"max_batch_events"`
+	MaxBatchBytes  int `mapstructure:"max_batch_bytes"`
+
+	// Mapping holds error_mode, defaults and the spans and logs rules.
+	Mapping mapping.Config `mapstructure:",squash"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// Validate checks what the collector cannot: the key, the endpoint, the
+// request limits and PostHog's compression. The rules validate themselves
+// (mapping.Config.Validate), which the collector calls for us.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.APIKey == "" {
+		errs = append(errs, errors.New("api_key: empty; set it to your PostHog project API key (phc_...), for example api_key: ${env:POSTHOG_API_KEY}"))
+	}
+	if c.ClientConfig.Endpoint == "" {
+		errs = append(errs, errors.New("endpoint: empty; set it to your PostHog host, such as https://us.i.posthog.com or https://eu.i.posthog.com"))
+	} else if u, err := url.Parse(c.ClientConfig.Endpoint); err != nil || u.Scheme == "" || u.Host == "" {
+		errs = append(errs, fmt.Errorf("endpoint: %q is not an absolute URL such as https://us.i.posthog.com", c.ClientConfig.Endpoint))
+	}
+	switch c.ClientConfig.Compression {
+	case "", "none", configcompression.TypeGzip:
+	default:
+		errs = append(errs, fmt.Errorf("compression: PostHog accepts gzip or none, not %q", c.ClientConfig.Compression))
+	}
+	if c.MaxBatchEvents <= 0 {
+		errs = append(errs, fmt.Errorf("max_batch_events: must be positive, got %d", c.MaxBatchEvents))
+	}
+	if limit := postHogMaxBodyBytes - envelopeBytes; c.MaxBatchBytes <= 0 || c.MaxBatchBytes > limit {
+		errs = append(errs, fmt.Errorf("max_batch_bytes: must be between 1 and %d (PostHog refuses bodies over 20 MB), got %d", limit, c.MaxBatchBytes))
+	}
+	return errors.Join(errs...)
+}
