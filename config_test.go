@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
-	"go.opentelemetry.io/collector/confmap/xconfmap"
 
 	"github.com/posthogexporter/posthogexporter/internal/metadata"
 )
@@ -25,7 +25,7 @@ func loadConfig(t *testing.T, name string) (*Config, error) {
 	if err := sub.Unmarshal(cfg); err != nil {
 		return nil, err
 	}
-	return cfg, xconfmap.Validate(cfg)
+	return cfg, confmap.Validate(cfg)
 }
 
 func TestDefaultConfig(t *testing.T) {
@@ -40,7 +40,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.False(t, cfg.HistoricalMigration)
 	assert.Equal(t, "ignore", string(cfg.Mapping.ErrorMode))
 	// Without an api_key the default config is not usable: the user must set one.
-	err := xconfmap.Validate(cfg)
+	err := confmap.Validate(cfg)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "api_key")
 }

@@ -76,7 +76,7 @@ func (e *posthogExporter) start(ctx context.Context, host component.Host) error 
 	if err != nil {
 		return fmt.Errorf("creating the HTTP client: %w", err)
 	}
-	e.sender = delivery.NewSender(client, delivery.Settings{
+	sender, err := delivery.NewSender(client, delivery.Settings{
 		Endpoint:            e.cfg.ClientConfig.Endpoint,
 		APIKey:              string(e.cfg.APIKey),
 		HistoricalMigration: e.cfg.HistoricalMigration,
@@ -86,6 +86,10 @@ func (e *posthogExporter) start(ctx context.Context, host component.Host) error 
 		UserAgent:           libName + "/" + Version,
 		Logger:              e.settings.Logger,
 	}, &telemetryObserver{tb: e.telemetry})
+	if err != nil {
+		return err
+	}
+	e.sender = sender
 	return nil
 }
 

@@ -1,0 +1,332 @@
+package posthogexporter
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/posthogexporter/posthogexporter/internal/metadatatest"
+	"github.com/posthogexporter/posthogexporter/internal/posthogtest"
+	"github.com/posthogexporter/posthogexporter/mapping"
+)
+
+const testAPIKey = "phc_component_test_key"
+
+// harness is one exporter, built by the factory as a collector would, in
+// front of a capture stand-in.
+type harness struct {
+	capture *posthogtest.Server
+	traces  exporter.Traces
+	logs    exporter.Logs
+	tel     *componenttest.Telemetry
+	logged  *observer.ObservedLogs
+}
+
+// newHarness builds traces and logs exporters with the test rules. The queue
+// is off and retries are off unless mutate turns them on, so each Consume
+// call returns what the push returned.
+func newHarness(t *testing.T, mutate func(*Config), opts ...posthogtest.Option) *harness {
+	t.Helper()
+	h := &harness{capture: posthogtest.NewServer(opts...), tel: componenttest.NewTelemetry()}
+	srv := httptest.NewServer(h.capture)
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { require.NoError(t, h.tel.Shutdown(context.Background())) })
+
+	cfg := createDefaultConfig().(*Config)
+	cfg.APIKey = testAPIKey
+	cfg.ClientConfig.Endpoint = srv.URL
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	cfg.RetryConfig.Enabled = false
+	cfg.Mapping.Defaults.DistinctID = []string{`resource.attributes["service.name"]`}
+	cfg.Mapping.Spans = []mapping.Rule{{
+		Name:       "api",
+		Event:      "api_request",
+		Conditions: []string{`span.kind == SPAN_KIND_SERVER`},
+		DistinctID: []string{`span.attributes["enduser.id"]`},
+		Attributes: []string{"http.route"},
+	}}
+	cfg.Mapping.Logs = []mapping.Rule{{
+		Name:            "named",
+		EventExpression: "log.event_name",
+		Conditions:      []string{`log.event_name != ""`},
+	}}
+	if mutate != nil {
+		mutate(cfg)
+	}
+	require.NoError(t, cfg.Validate())
+	require.NoError(t, cfg.Mapping.Validate())
+
+	core, logged := observer.New(zapcore.DebugLevel)
+	h.logged = logged
+	set := metadatatest.NewSettings(h.tel)
+	set.Logger = zap.New(core)
+
+	f := NewFactory()
+	var err error
+	h.traces, err = f.CreateTraces(context.Background(), set, cfg)
+	require.NoError(t, err)
+	h.logs, err = f.CreateLogs(context.Background(), set, cfg)
+	require.NoError(t, err)
+	host := componenttest.NewNopHost()
+	require.NoError(t, h.traces.Start(context.Background(), host))
+	require.NoError(t, h.logs.Start(context.Background(), host))
+	t.Cleanup(func() {
+		assert.NoError(t, h.traces.Shutdown(context.Background()))
+		assert.NoError(t, h.logs.Shutdown(context.Background()))
+	})
+	return h
+}
+
+// serverSpans makes n server spans, one per user "user-<i>", plus one
+// internal span that no rule matches.
+func serverSpans(n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "api")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	for i := range n {
+		s := spans.AppendEmpty()
+		s.SetName("GET /engines")
+		s.SetKind(ptrace.SpanKindServer)
+		s.SetTraceID(pcommon.TraceID{byte(i >> 8), byte(i), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14})
+		s.SetSpanID(pcommon.SpanID{byte(i >> 8), byte(i), 1, 2, 3, 4, 5, 6})
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(time.Unix(1_700_000_000, 0)))
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(time.Unix(1_700_000_000, int64(i)*1_000_000)))
+		s.Attributes().PutStr("enduser.id", fmt.Sprintf("user-%d", i))
+		s.Attributes().PutStr("http.route", "/engines")
+	}
+	internal := spans.AppendEmpty()
+	internal.SetName("SELECT engines")
+	internal.SetKind(ptrace.SpanKindClient)
+	return td
+}
+
+func sumPoint(v int64, kv ...string) metricdata.DataPoint[int64] {
+	var attrs []attribute.KeyValue
+	for i := 0; i+1 < len(kv); i += 2 {
+		attrs = append(attrs, attribute.String(kv[i], kv[i+1]))
+	}
+	return metricdata.DataPoint[int64]{Value: v, Attributes: attribute.NewSet(attrs...)}
+}
+
+var ignoreTime = []metricdatatest.Option{metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars()}
+
+func TestTracesBecomeEvents(t *testing.T) {
+	h := newHarness(t, nil)
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), serverSpans(3)))
+
+	events := h.capture.Events()
+	require.Len(t, events, 3)
+	for i, ev := range events {
+		assert.Equal(t, "api_request", ev.Name)
+		assert.Equal(t, fmt.Sprintf("user-%d", i), ev.DistinctID)
+		assert.Equal(t, "/engines", ev.Properties["http.route"])
+		assert.Equal(t, false, ev.Properties["$process_person_profile"])
+		assert.Equal(t, libName, ev.Properties["$lib"])
+		assert.Equal(t, Version, ev.Properties["$lib_version"])
+	}
+	reqs := h.capture.Requests()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, "/batch/", reqs[0].Path)
+	assert.True(t, reqs[0].Gzip, "gzip is the default")
+	assert.Equal(t, libName+"/"+Version, reqs[0].Header.Get("User-Agent"))
+
+	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(3, "rule", "api")}, ignoreTime...)
+	metadatatest.AssertEqualExporterPosthogEventsSent(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(3, "rule", "api")}, ignoreTime...)
+	metadatatest.AssertEqualExporterPosthogRequests(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(1, "outcome", "success")}, ignoreTime...)
+	metadatatest.AssertEqualExporterPosthogRequestBytes(t, h.tel, []metricdata.DataPoint[int64]{
+		sumPoint(int64(reqs[0].UncompressedBytes), "form", "uncompressed"),
+		sumPoint(int64(reqs[0].CompressedBytes), "form", "compressed"),
+	}, ignoreTime...)
+}
+
+func TestLogsBecomeEvents(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ClientConfig.Compression = "none" })
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "api")
+	records := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for _, name := range []string{"rate_limit_exceeded", "", "signup"} {
+		lr := records.AppendEmpty()
+		lr.SetEventName(name)
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)))
+	}
+	require.NoError(t, h.logs.ConsumeLogs(context.Background(), ld))
+
+	events := h.capture.Events()
+	require.Len(t, events, 2)
+	assert.Equal(t, "rate_limit_exceeded", events[0].Name)
+	assert.Equal(t, "signup", events[1].Name)
+	assert.Equal(t, "api", events[0].DistinctID, "defaults' distinct_id")
+	assert.Equal(t, "2026-01-02T03:04:05Z", events[0].Timestamp)
+	assert.False(t, h.capture.Requests()[0].Gzip, "compression: none")
+}
+
+func TestServerErrorIsRetryable(t *testing.T) {
+	h := newHarness(t, nil)
+	h.capture.FailNext(1, 503, "")
+	err := h.traces.ConsumeTraces(context.Background(), serverSpans(2))
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err), "503 must be retried: %v", err)
+	assert.Empty(t, h.capture.Events())
+	metadatatest.AssertEqualExporterPosthogRequests(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(1, "outcome", "retryable")}, ignoreTime...)
+}
+
+// TestRetryDeliversEachEventOnce: with exporterhelper's retries on, a push
+// that met 503s is resent until it succeeds, with the same uuids.
+func TestRetryDeliversEachEventOnce(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.RetryConfig.Enabled = true
+		c.RetryConfig.InitialInterval = 10 * time.Millisecond
+		c.RetryConfig.MaxInterval = 20 * time.Millisecond
+	})
+	h.capture.FailNext(2, 503, "")
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), serverSpans(5)))
+	events := h.capture.Events()
+	require.Len(t, events, 5)
+	uuids := map[string]bool{}
+	for _, ev := range events {
+		uuids[ev.UUID] = true
+	}
+	assert.Len(t, uuids, 5)
+	assert.Len(t, h.capture.Requests(), 3)
+}
+
+// TestRetryAfterIsHonoured: a 429 with Retry-After makes the next attempt
+// wait at least that long, although the backoff alone would retry at once.
+func TestRetryAfterIsHonoured(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.RetryConfig.Enabled = true
+		c.RetryConfig.InitialInterval = 10 * time.Millisecond
+		c.RetryConfig.MaxInterval = 10 * time.Millisecond
+	})
+	h.capture.FailNext(1, 429, "1")
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), serverSpans(1)))
+	reqs := h.capture.Requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, 429, reqs[0].Status)
+	assert.GreaterOrEqual(t, reqs[1].Time.Sub(reqs[0].Time), 900*time.Millisecond)
+	metadatatest.AssertEqualExporterPosthogRequests(t, h.tel, []metricdata.DataPoint[int64]{
+		sumPoint(1, "outcome", "throttled"),
+		sumPoint(1, "outcome", "success"),
+	}, ignoreTime...)
+}
+
+func TestUnauthorizedIsPermanentAndKeepsTheKeySecret(t *testing.T) {
+	h := newHarness(t, nil, posthogtest.WithAPIKey("phc_some_other_project"))
+	err := h.traces.ConsumeTraces(context.Background(), serverSpans(2))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "401 must not be retried: %v", err)
+	assert.NotContains(t, err.Error(), testAPIKey)
+
+	errorLogs := h.logged.FilterLevelExact(zapcore.ErrorLevel).All()
+	require.NotEmpty(t, errorLogs, "a 401 must be logged as an error")
+	var all strings.Builder
+	for _, e := range h.logged.All() {
+		all.WriteString(e.Message)
+		for k, v := range e.ContextMap() {
+			fmt.Fprintf(&all, " %s=%v", k, v)
+		}
+	}
+	assert.Contains(t, all.String(), "api_key")
+	assert.NotContains(t, all.String(), testAPIKey)
+	metadatatest.AssertEqualExporterPosthogEventsDropped(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(2, "rule", "api", "reason", "unauthorized")}, ignoreTime...)
+}
+
+// TestPayloadTooLargeIsSplit: PostHog's 413 makes the exporter halve the
+// request until the halves fit; every event arrives.
+func TestPayloadTooLargeIsSplit(t *testing.T) {
+	h := newHarness(t, nil, posthogtest.WithMaxBodyBytes(4000))
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), serverSpans(40)))
+	assert.Len(t, h.capture.Events(), 40)
+	var tooLarge int
+	for _, r := range h.capture.Requests() {
+		if r.Status == 413 {
+			tooLarge++
+		}
+	}
+	assert.Positive(t, tooLarge)
+}
+
+// TestPoisonEventIsIsolated: PostHog refuses a whole request for one bad
+// event; bisection delivers the other 99 and drops exactly the refused one.
+func TestPoisonEventIsIsolated(t *testing.T) {
+	h := newHarness(t, nil)
+	h.capture.RejectEvents(func(e posthogtest.Event) bool { return e.DistinctID == "user-42" })
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), serverSpans(100)))
+
+	events := h.capture.Events()
+	require.Len(t, events, 99)
+	for _, ev := range events {
+		assert.NotEqual(t, "user-42", ev.DistinctID)
+	}
+	metadatatest.AssertEqualExporterPosthogEventsSent(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(99, "rule", "api")}, ignoreTime...)
+	metadatatest.AssertEqualExporterPosthogEventsDropped(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(1, "rule", "api", "reason", "rejected_by_posthog")}, ignoreTime...)
+	refusals := h.logged.FilterField(zap.String("reason", "rejected_by_posthog")).All()
+	require.Len(t, refusals, 1, "the refused event is logged, once")
+	fields := refusals[0].ContextMap()
+	assert.Equal(t, "api", fields["rule"])
+	assert.NotEmpty(t, fields["uuid"])
+	assert.NotEmpty(t, fields["response"], "with PostHog's message")
+}
+
+func TestOtherClientErrorIsPermanent(t *testing.T) {
+	h := newHarness(t, nil)
+	h.capture.FailNext(1, 404, "")
+	err := h.traces.ConsumeTraces(context.Background(), serverSpans(1))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err))
+}
+
+func TestMappingDropsAreCounted(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Mapping.Spans[0].DistinctID = []string{`span.attributes["nobody"]`} })
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), serverSpans(2)))
+	assert.Empty(t, h.capture.Requests(), "nothing to send, no request")
+	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(2, "rule", "api")}, ignoreTime...)
+	metadatatest.AssertEqualExporterPosthogEventsDropped(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(2, "rule", "api", "reason", "missing_distinct_id")}, ignoreTime...)
+	assert.NotEmpty(t, h.logged.FilterMessageSnippet("distinct_id").All())
+}
+
+func TestPropagateFailsPermanently(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.Mapping.ErrorMode = "propagate"
+		c.Mapping.Spans[0].Properties = map[string]string{"bad": `ParseJSON(span.attributes["http.route"])`}
+	})
+	err := h.traces.ConsumeTraces(context.Background(), serverSpans(1))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err))
+	assert.Contains(t, err.Error(), "rule api")
+}
+
+func TestNoRulesWarnsAtStart(t *testing.T) {
+	core, logged := observer.New(zapcore.WarnLevel)
+	cfg := createDefaultConfig().(*Config)
+	cfg.APIKey = testAPIKey
+	set := metadatatest.NewSettings(componenttest.NewTelemetry())
+	set.Logger = zap.New(core)
+	exp, err := NewFactory().CreateTraces(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, exp.Shutdown(context.Background()))
+	assert.NotEmpty(t, logged.FilterMessageSnippet("send nothing").All())
+}
