@@ -160,7 +160,8 @@ func BenchmarkPosthogGo(b *testing.B) {
 	cfg.Mapping.Spans = []mapping.Rule{benchRule()}
 	m, err := mapping.NewMapper(&cfg.Mapping, mapping.Library{Name: libName, Version: Version}, componenttest.NewNopTelemetrySettings())
 	require.NoError(b, err)
-	res, err := m.MapTraces(context.Background(), benchTraces())
+	res := &mapping.Result{}
+	err = m.MapTraces(context.Background(), benchTraces(), res)
 	require.NoError(b, err)
 	require.Len(b, res.Events, benchMatches)
 	msgs := make([]posthog.Capture, len(res.Events))

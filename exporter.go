@@ -101,12 +101,14 @@ func (e *posthogExporter) shutdown(context.Context) error {
 }
 
 func (e *posthogExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	res, err := e.mapper.MapTraces(ctx, td)
+	res := &mapping.Result{}
+	err := e.mapper.MapTraces(ctx, td, res)
 	return e.deliver(ctx, res, err)
 }
 
 func (e *posthogExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	res, err := e.mapper.MapLogs(ctx, ld)
+	res := &mapping.Result{}
+	err := e.mapper.MapLogs(ctx, ld, res)
 	return e.deliver(ctx, res, err)
 }
 

@@ -34,6 +34,9 @@ const (
 type compiled struct {
 	spans []*rule[*ottlspan.TransformContext]
 	logs  []*rule[*ottllog.TransformContext]
+
+	// The attribute keys the conditions of each signal require, for the prefilter.
+	spanAttrs, logAttrs *attrIndex
 }
 
 func nopTelemetry() component.TelemetrySettings {
@@ -62,14 +65,14 @@ func compile(cfg *Config, set component.TelemetrySettings) (*compiled, error) {
 		return nil, fmt.Errorf("creating the log OTTL parser: %w", err)
 	}
 
-	var c compiled
-	spanCompiler := newCompiler(&spanParser, "span", &cfg.Defaults)
+	c := compiled{spanAttrs: &attrIndex{}, logAttrs: &attrIndex{}}
+	spanCompiler := newCompiler(&spanParser, "span", &cfg.Defaults, c.spanAttrs)
 	for i := range cfg.Spans {
 		r, err := spanCompiler.rule(&cfg.Spans[i], ruleID("spans", i, cfg.Spans[i].Name), describeRule("spans", i, cfg.Spans[i].Name), true)
 		errs = append(errs, err)
 		c.spans = append(c.spans, r)
 	}
-	logCompiler := newCompiler(&logParser, "log", &cfg.Defaults)
+	logCompiler := newCompiler(&logParser, "log", &cfg.Defaults, c.logAttrs)
 	for i := range cfg.Logs {
 		r, err := logCompiler.rule(&cfg.Logs[i], ruleID("logs", i, cfg.Logs[i].Name), describeRule("logs", i, cfg.Logs[i].Name), false)
 		errs = append(errs, err)
@@ -130,10 +133,11 @@ type compiler[K any] struct {
 	cache       map[string]*ottl.ValueExpression[K]
 	failed      map[string]bool
 	defaultErrs []error
+	attrs       *attrIndex
 }
 
-func newCompiler[K any](p *ottl.Parser[K], signal string, d *Defaults) *compiler[K] {
-	return &compiler[K]{parser: p, signal: signal, defaults: d, cache: map[string]*ottl.ValueExpression[K]{}, failed: map[string]bool{}}
+func newCompiler[K any](p *ottl.Parser[K], signal string, d *Defaults, attrs *attrIndex) *compiler[K] {
+	return &compiler[K]{parser: p, signal: signal, defaults: d, cache: map[string]*ottl.ValueExpression[K]{}, failed: map[string]bool{}, attrs: attrs}
 }
 
 // defaultExpr parses an expression of the defaults in this signal's context.
@@ -181,6 +185,7 @@ func (c *compiler[K]) rule(r *Rule, id, where string, isSpan bool) (*rule[K], er
 			continue
 		}
 		out.conditions = append(out.conditions, cond)
+		out.filters = append(out.filters, newCondFilter(s, c.signal, c.attrs))
 	}
 
 	if len(r.DistinctID) > 0 {

@@ -89,7 +89,8 @@ func runCase(t *testing.T, dir string) goldenOutput {
 	if path := filepath.Join(dir, "traces.yaml"); fileExists(path) {
 		td, err := golden.ReadTraces(path)
 		require.NoError(t, err)
-		res, err := m.MapTraces(context.Background(), td)
+		res := &Result{}
+		err = m.MapTraces(context.Background(), td, res)
 		require.NoError(t, err)
 		collect(res)
 		ran = true
@@ -97,7 +98,8 @@ func runCase(t *testing.T, dir string) goldenOutput {
 	if path := filepath.Join(dir, "logs.yaml"); fileExists(path) {
 		ld, err := golden.ReadLogs(path)
 		require.NoError(t, err)
-		res, err := m.MapLogs(context.Background(), ld)
+		res := &Result{}
+		err = m.MapLogs(context.Background(), ld, res)
 		require.NoError(t, err)
 		collect(res)
 		ran = true

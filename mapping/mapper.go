@@ -34,6 +34,8 @@ type Mapper struct {
 	rules     *compiled
 	errorMode ottl.ErrorMode
 	lib       Library
+	// noPrefilter evaluates every condition in full; tests compare both ways.
+	noPrefilter bool
 }
 
 // NewMapper parses the rules of cfg; it fails as Config.Validate does.
@@ -88,20 +90,26 @@ func (s *RuleStats) drop(reason DropReason, err error) {
 // ErrorMode returns the configured error mode, so the caller knows whether to log FirstError.
 func (m *Mapper) ErrorMode() ottl.ErrorMode { return m.errorMode }
 
-func newStats[K any](rules []*rule[K]) []RuleStats {
-	stats := make([]RuleStats, len(rules))
-	for i, r := range rules {
-		stats[i].Rule = r.id
+// reset empties res for a new call, keeping its memory.
+func resetResult[K any](res *Result, rules []*rule[K]) {
+	clear(res.Events) // drop references into the previous call's pdata
+	res.Events = res.Events[:0]
+	if cap(res.Stats) < len(rules) {
+		res.Stats = make([]RuleStats, len(rules))
 	}
-	return stats
+	res.Stats = res.Stats[:len(rules)]
+	for i, r := range rules {
+		res.Stats[i] = RuleStats{Rule: r.id}
+	}
 }
 
-// MapTraces evaluates every span rule against every span. With error_mode
-// propagate, the first evaluation error is returned and the Result must not be sent.
-func (m *Mapper) MapTraces(ctx context.Context, td ptrace.Traces) (*Result, error) {
-	res := &Result{Stats: newStats(m.rules.spans)}
+// MapTraces evaluates every span rule against every span, into res (emptied
+// first, so one Result can serve many calls). With error_mode propagate, the
+// first evaluation error is returned and res must not be sent.
+func (m *Mapper) MapTraces(ctx context.Context, td ptrace.Traces, res *Result) error {
+	resetResult(res, m.rules.spans)
 	if len(m.rules.spans) == 0 {
-		return res, nil
+		return nil
 	}
 	for _, rs := range td.ResourceSpans().All() {
 		for _, ss := range rs.ScopeSpans().All() {
@@ -118,22 +126,22 @@ func (m *Mapper) MapTraces(ctx context.Context, td ptrace.Traces) (*Result, erro
 					span:               span,
 				}
 				tCtx := ottlspan.NewTransformContext(rs, ss, span)
-				err := applyRules(ctx, m, m.rules.spans, tCtx, &rec, res)
+				err := applyRules(ctx, m, m.rules.spans, m.rules.spanAttrs, tCtx, &rec, res)
 				tCtx.Close()
 				if err != nil {
-					return nil, err
+					return err
 				}
 			}
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // MapLogs evaluates every log rule against every log record, as MapTraces does for spans.
-func (m *Mapper) MapLogs(ctx context.Context, ld plog.Logs) (*Result, error) {
-	res := &Result{Stats: newStats(m.rules.logs)}
+func (m *Mapper) MapLogs(ctx context.Context, ld plog.Logs, res *Result) error {
+	resetResult(res, m.rules.logs)
 	if len(m.rules.logs) == 0 {
-		return res, nil
+		return nil
 	}
 	for _, rl := range ld.ResourceLogs().All() {
 		for _, sl := range rl.ScopeLogs().All() {
@@ -155,23 +163,26 @@ func (m *Mapper) MapLogs(ctx context.Context, ld plog.Logs) (*Result, error) {
 					lr:                 lr,
 				}
 				tCtx := ottllog.NewTransformContext(rl, sl, lr)
-				err := applyRules(ctx, m, m.rules.logs, tCtx, &rec, res)
+				err := applyRules(ctx, m, m.rules.logs, m.rules.logAttrs, tCtx, &rec, res)
 				tCtx.Close()
 				if err != nil {
-					return nil, err
+					return err
 				}
 			}
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // applyRules runs every rule against one record. A rule's failure touches
 // only that rule's event for this record, unless error_mode is propagate.
-func applyRules[K any](ctx context.Context, m *Mapper, rules []*rule[K], tCtx K, rec *record, res *Result) error {
+func applyRules[K any](ctx context.Context, m *Mapper, rules []*rule[K], ix *attrIndex, tCtx K, rec *record, res *Result) error {
+	if m.noPrefilter {
+		ix = nil
+	}
 	for i, r := range rules {
 		stats := &res.Stats[i]
-		ok, err := r.matches(ctx, tCtx)
+		ok, err := r.matches(ctx, tCtx, rec, ix)
 		if err != nil {
 			if m.errorMode == ottl.PropagateError {
 				return fmt.Errorf("rule %s: conditions: %w", r.id, err)

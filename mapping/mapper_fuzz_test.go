@@ -76,9 +76,11 @@ func FuzzMap(f *testing.F) {
 		lr.SetTimestamp(pcommon.Timestamp(start))
 		fill(lr.Attributes(), event, id, s, n, fl, b, raw, depth)
 
-		tres, err := m.MapTraces(context.Background(), td)
+		tres := &Result{}
+		err := m.MapTraces(context.Background(), td, tres)
 		require.NoError(t, err)
-		lres, err := m.MapLogs(context.Background(), ld)
+		lres := &Result{}
+		err = m.MapLogs(context.Background(), ld, lres)
 		require.NoError(t, err)
 		for _, res := range []*Result{tres, lres} {
 			for i := range res.Events {

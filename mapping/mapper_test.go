@@ -21,6 +21,16 @@ func newTestMapper(t testing.TB, src string) *Mapper {
 	return m
 }
 
+func mapTraces(m *Mapper, td ptrace.Traces) (*Result, error) {
+	res := &Result{}
+	return res, m.MapTraces(context.Background(), td, res)
+}
+
+func mapLogs(m *Mapper, ld plog.Logs) (*Result, error) {
+	res := &Result{}
+	return res, m.MapLogs(context.Background(), ld, res)
+}
+
 func twoSpans() ptrace.Traces {
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
@@ -60,7 +70,7 @@ spans:
   - {name: second, event: b}
 `
 	td := twoSpans()
-	first, err := newTestMapper(t, rules).MapTraces(context.Background(), td)
+	first, err := mapTraces(newTestMapper(t, rules), td)
 	require.NoError(t, err)
 
 	// Another mapper, as on another replica, on a copy that went through the wire format.
@@ -68,7 +78,7 @@ spans:
 	require.NoError(t, err)
 	copied, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(buf)
 	require.NoError(t, err)
-	second, err := newTestMapper(t, rules).MapTraces(context.Background(), copied)
+	second, err := mapTraces(newTestMapper(t, rules), copied)
 	require.NoError(t, err)
 
 	a, b := uuidsOf(first), uuidsOf(second)
@@ -96,7 +106,8 @@ logs:
 		lr.SetTimestamp(1)
 		lr.Body().SetStr(body)
 	}
-	res, err := m.MapLogs(context.Background(), ld)
+	res := &Result{}
+	err := m.MapLogs(context.Background(), ld, res)
 	require.NoError(t, err)
 	u := uuidsOf(res)
 	require.Len(t, u, 3)
@@ -114,7 +125,7 @@ spans:
     properties:
       v: ParseJSON(span.attributes["user"])
 `)
-	_, err := m.MapTraces(context.Background(), twoSpans())
+	err := m.MapTraces(context.Background(), twoSpans(), &Result{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "rule fragile")
 }
@@ -128,7 +139,8 @@ spans:
     distinct_id: ['"x"']
     conditions: ['ParseJSON(span.attributes["user"]) != nil']
 `)
-	res, err := m.MapTraces(context.Background(), twoSpans())
+	res := &Result{}
+	err := m.MapTraces(context.Background(), twoSpans(), res)
 	require.NoError(t, err)
 	assert.Empty(t, res.Events)
 	assert.Equal(t, int64(2), res.Stats[0].Dropped[DropEvaluationError])
@@ -147,7 +159,8 @@ spans:
       - ParseJSON(span.attributes["user"]) != nil
       - span.name == "op"
 `)
-	res, err := m.MapTraces(context.Background(), twoSpans())
+	res := &Result{}
+	err := m.MapTraces(context.Background(), twoSpans(), res)
 	require.NoError(t, err)
 	assert.Len(t, res.Events, 2)
 	assert.Empty(t, res.Stats[0].Dropped)
@@ -169,7 +182,8 @@ spans:
 		go func() {
 			defer wg.Done()
 			for range 50 {
-				res, err := m.MapTraces(context.Background(), twoSpans())
+				res := &Result{}
+				err := m.MapTraces(context.Background(), twoSpans(), res)
 				assert.NoError(t, err)
 				assert.Len(t, res.Events, 2)
 			}

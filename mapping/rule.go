@@ -20,6 +20,7 @@ type rule[K any] struct {
 	eventExpr *ottl.ValueExpression[K]
 
 	conditions []*ottl.Condition[K]
+	filters    []condFilter // one per condition: what it requires of a record
 	distinctID []*ottl.ValueExpression[K]
 
 	timestampStart bool
@@ -73,6 +74,25 @@ type record struct {
 
 	digest    [16]byte // identity of the record, for uuids; computed on first use
 	hasDigest bool
+
+	mask    uint64 // indexed attribute keys present; computed on first use
+	hasMask bool
+}
+
+// name is what a name requirement compares: the span's name or the log's event name.
+func (r *record) name() string {
+	if r.isLog {
+		return r.lr.EventName()
+	}
+	return r.span.Name()
+}
+
+func (r *record) attrMask(ix *attrIndex) uint64 {
+	if !r.hasMask {
+		r.mask = ix.present(r.attributes)
+		r.hasMask = true
+	}
+	return r.mask
 }
 
 func (r *record) identity() [16]byte {
@@ -92,12 +112,17 @@ var errDropped = errors.New("dropped")
 
 // matches ORs the rule's conditions. An error in one condition does not hide
 // a later condition that holds; it is returned only when none holds.
-func (r *rule[K]) matches(ctx context.Context, tCtx K) (bool, error) {
+//
+// A condition whose prefilter fails is false without being evaluated (see prefilter.go).
+func (r *rule[K]) matches(ctx context.Context, tCtx K, rec *record, ix *attrIndex) (bool, error) {
 	if len(r.conditions) == 0 {
 		return true, nil
 	}
 	var firstErr error
-	for _, c := range r.conditions {
+	for i, c := range r.conditions {
+		if ix != nil && !r.filters[i].pass(rec, ix) {
+			continue
+		}
 		ok, err := c.Eval(ctx, tCtx)
 		if err != nil {
 			if firstErr == nil {
