@@ -168,8 +168,10 @@ func BenchmarkPosthogGo(b *testing.B) {
 	for i, ev := range res.Events {
 		props := posthog.NewProperties()
 		for _, p := range ev.Properties {
-			props.Set(p.Key, p.Value)
+			props.Set(p.Key, p.Any())
 		}
+		props.Set("trace_id", ev.TraceID.String())
+		props.Set("span_id", ev.SpanID.String())
 		props.Set("$process_person_profile", false)
 		msgs[i] = posthog.Capture{
 			Uuid:       string(mapping.AppendUUID(nil, ev.UUID)),

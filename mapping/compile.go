@@ -237,6 +237,12 @@ func (c *compiler[K]) rule(r *Rule, id, where string, isSpan bool) (*rule[K], er
 	props, err := c.properties(r)
 	errs = append(errs, prefixErrs(where, err)...)
 	out.properties = props
+	// A rule property of the same name wins over the trace context.
+	out.sendTraceID, out.sendSpanID = true, true
+	for _, p := range props {
+		out.sendTraceID = out.sendTraceID && p.key != traceIDKey
+		out.sendSpanID = out.sendSpanID && p.key != spanIDKey
+	}
 
 	out.groups, err = c.namedExprs("groups", r.Groups, c.defaults.Groups)
 	errs = append(errs, prefixErrs(where, err)...)
@@ -265,14 +271,12 @@ func prefixErrs(prefix string, err error) []error {
 
 // properties merges, by key, the sources of an event's properties. From
 // strongest to weakest: the rule's properties, then the defaults' properties,
-// then copied record attributes, then copied resource attributes, then the
-// trace context. Keys the exporter owns are left out. The result is sorted
-// by key, which is the order the encoder writes them in.
+// then copied record attributes, then copied resource attributes (the trace
+// context, weaker still, is the encoder's). Keys the exporter owns are left
+// out. The result is sorted by key, which is the order the encoder writes them in.
 func (c *compiler[K]) properties(r *Rule) ([]propertySource[K], error) {
 	var errs []error
 	byKey := map[string]propertySource[K]{}
-	byKey[traceIDKey] = propertySource[K]{key: traceIDKey, kind: fromTraceID}
-	byKey[spanIDKey] = propertySource[K]{key: spanIDKey, kind: fromSpanID}
 	for _, k := range r.ResourceAttributes {
 		byKey[k] = propertySource[K]{key: k, kind: fromResourceAttribute}
 	}

@@ -41,7 +41,19 @@ func (e *Event) AppendJSON(buf []byte) []byte {
 	}
 	buf = append(buf, `,"properties":{`...)
 	for i := range e.Properties {
-		buf = appendMember(buf, e.Properties[i].Key, e.Properties[i].Value)
+		buf = AppendString(buf, e.Properties[i].Key)
+		buf = append(buf, ':')
+		buf = e.Properties[i].appendValue(buf, 0)
+		buf = append(buf, ',')
+	}
+	if !e.TraceID.IsEmpty() {
+		buf = append(buf, `"trace_id":`...)
+		buf = appendHex(buf, e.TraceID[:])
+		buf = append(buf, ',')
+	}
+	if !e.SpanID.IsEmpty() {
+		buf = append(buf, `"span_id":`...)
+		buf = appendHex(buf, e.SpanID[:])
 		buf = append(buf, ',')
 	}
 	if e.PersonProfiles {
@@ -214,9 +226,17 @@ func appendProperties(buf []byte, ps []Property) []byte {
 		}
 		buf = AppendString(buf, ps[i].Key)
 		buf = append(buf, ':')
-		buf = appendValue(buf, ps[i].Value, 1)
+		buf = ps[i].appendValue(buf, 1)
 	}
 	return append(buf, '}')
+}
+
+// appendValue writes the property's Value, or its Raw attribute when Value is nil.
+func (p *Property) appendValue(buf []byte, depth int) []byte {
+	if p.Value == nil && p.Raw != (pcommon.Value{}) {
+		return appendPValue(buf, p.Raw, depth)
+	}
+	return appendValue(buf, p.Value, depth)
 }
 
 // appendValue writes v, which sits inside depth containers of a property value.

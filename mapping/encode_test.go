@@ -27,8 +27,8 @@ func TestAppendJSONShape(t *testing.T) {
 			name: "personless",
 			ev: Event{
 				UUID: testUUID, Name: "checkout", DistinctID: "u1", Timestamp: ts,
-				Properties: []Property{{"a", "x"}, {"b", int64(2)}},
-				Set:        []Property{{"ignored", "because personless"}},
+				Properties: []Property{{Key: "a", Value: "x"}, {Key: "b", Value: int64(2)}},
+				Set:        []Property{{Key: "ignored", Value: "because personless"}},
 				Lib:        "posthogexporter", LibVersion: "0.1.0",
 			},
 			want: `{"uuid":"` + testUUIDString + `","event":"checkout","distinct_id":"u1","timestamp":"2025-03-04T04:06:07.123456Z",` +
@@ -39,9 +39,9 @@ func TestAppendJSONShape(t *testing.T) {
 			ev: Event{
 				UUID: testUUID, Name: "signed up", DistinctID: "u2",
 				PersonProfiles: true,
-				Set:            []Property{{"email", "a@b.c"}},
-				SetOnce:        []Property{{"first_seen", "web"}},
-				Groups:         []Property{{"company", "acme"}},
+				Set:            []Property{{Key: "email", Value: "a@b.c"}},
+				SetOnce:        []Property{{Key: "first_seen", Value: "web"}},
+				Groups:         []Property{{Key: "company", Value: "acme"}},
 				Lib:            "l", LibVersion: "v",
 			},
 			want: `{"uuid":"` + testUUIDString + `","event":"signed up","distinct_id":"u2",` +
@@ -54,7 +54,7 @@ func TestAppendJSONShape(t *testing.T) {
 		},
 		{
 			name: "personless with groups",
-			ev: Event{UUID: testUUID, Name: "e", DistinctID: "d", Groups: []Property{{"org", "o1"}, {"team", int64(7)}},
+			ev: Event{UUID: testUUID, Name: "e", DistinctID: "d", Groups: []Property{{Key: "org", Value: "o1"}, {Key: "team", Value: int64(7)}},
 				Lib: "l", LibVersion: "v"},
 			want: `{"uuid":"` + testUUIDString + `","event":"e","distinct_id":"d",` +
 				`"properties":{"$groups":{"org":"o1","team":7},"$process_person_profile":false,"$lib":"l","$lib_version":"v"}}`,
@@ -302,7 +302,7 @@ func TestAppendJSONDeepNesting(t *testing.T) {
 		for range 200 {
 			v = map[string]any{"k": v}
 		}
-		ev := Event{UUID: testUUID, Properties: []Property{{"p", v}}}
+		ev := Event{UUID: testUUID, Properties: []Property{{Key: "p", Value: v}}}
 		if got := depthOf(decodeP(t, ev.AppendJSON(nil))); got != MaxNesting {
 			t.Fatalf("depth %d, want %d", got, MaxNesting)
 		}
@@ -312,7 +312,7 @@ func TestAppendJSONDeepNesting(t *testing.T) {
 		for range 100 {
 			v = []any{v}
 		}
-		ev := Event{UUID: testUUID, Properties: []Property{{"p", v}}}
+		ev := Event{UUID: testUUID, Properties: []Property{{Key: "p", Value: v}}}
 		if got := depthOf(decodeP(t, ev.AppendJSON(nil))); got != MaxNesting {
 			t.Fatalf("depth %d, want %d", got, MaxNesting)
 		}
@@ -328,7 +328,7 @@ func TestAppendJSONDeepNesting(t *testing.T) {
 				m = s.AppendEmpty().SetEmptyMap()
 			}
 		}
-		ev := Event{UUID: testUUID, Properties: []Property{{"p", root}}}
+		ev := Event{UUID: testUUID, Properties: []Property{{Key: "p", Value: root}}}
 		out := ev.AppendJSON(nil)
 		p := decodeP(t, out)
 		if got := depthOf(p); got != MaxNesting {
@@ -340,7 +340,7 @@ func TestAppendJSONDeepNesting(t *testing.T) {
 		for range MaxNesting {
 			v = []any{v}
 		}
-		ev := Event{UUID: testUUID, Properties: []Property{{"p", v}}}
+		ev := Event{UUID: testUUID, Properties: []Property{{Key: "p", Value: v}}}
 		p := decodeP(t, ev.AppendJSON(nil))
 		for range MaxNesting {
 			p = p.([]any)[0]
@@ -366,7 +366,7 @@ func TestAppendJSONNoAllocs(t *testing.T) {
 	pm.PutStr("a", "b")
 	pm.PutEmptyMap("m").PutInt("x", 1)
 	pm.PutEmptySlice("s").AppendEmpty().SetBool(true)
-	ev.Properties = append(ev.Properties, Property{"pmap", pm}, Property{"pvalue", pcommon.NewValueDouble(2)})
+	ev.Properties = append(ev.Properties, Property{Key: "pmap", Value: pm}, Property{Key: "pvalue", Value: pcommon.NewValueDouble(2)})
 	allocs = testing.AllocsPerRun(100, func() {
 		buf = ev.AppendJSON(buf[:0])
 	})
@@ -383,12 +383,12 @@ func benchEvent() *Event {
 		DistinctID: "user-1234567",
 		Timestamp:  time.Date(2025, 3, 4, 5, 6, 7, 123456789, time.UTC),
 		Properties: []Property{
-			{"$current_url", "https://shop.example.com/checkout?step=3"},
-			{"amount", 129.95},
-			{"cart_items", int64(3)},
-			{"first_order", true},
-			{"http.route", "/api/checkout"},
-			{"trace_id", "5b8efff798038103d269b633813fc60c"},
+			{Key: "$current_url", Value: "https://shop.example.com/checkout?step=3"},
+			{Key: "amount", Value: 129.95},
+			{Key: "cart_items", Value: int64(3)},
+			{Key: "first_order", Value: true},
+			{Key: "http.route", Value: "/api/checkout"},
+			{Key: "trace_id", Value: "5b8efff798038103d269b633813fc60c"},
 		},
 		Lib:        "posthogexporter",
 		LibVersion: "0.1.0",

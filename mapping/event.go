@@ -1,6 +1,10 @@
 package mapping
 
-import "time"
+import (
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
 
 // Event is one PostHog event: what one rule built from one span or log record.
 //
@@ -24,11 +28,17 @@ type Event struct {
 	// the encoder leaves "timestamp" out and PostHog uses the time it receives it.
 	Timestamp time.Time
 
-	// Properties are the rule's own properties, copied attributes and trace
-	// context, with unique keys, sorted by key. Keys the exporter owns ($lib,
-	// $lib_version, $process_person_profile, $set, $set_once, $groups) never
-	// appear here: the encoder writes those from the fields below.
+	// Properties are the rule's own properties and copied attributes, with
+	// unique keys, sorted by key. Keys the exporter owns ($lib, $lib_version,
+	// $process_person_profile, $set, $set_once, $groups) never appear here:
+	// the encoder writes those from the fields below.
 	Properties []Property
+
+	// TraceID and SpanID become the trace_id and span_id properties (hex),
+	// unless empty. The mapper leaves them empty when a rule sets a property
+	// of that name itself.
+	TraceID pcommon.TraceID
+	SpanID  pcommon.SpanID
 
 	// PersonProfiles false sends "$process_person_profile": false.
 	PersonProfiles bool
@@ -47,4 +57,16 @@ type Event struct {
 type Property struct {
 	Key   string
 	Value any
+	// Raw is an attribute copied as it is, used when Value is nil. Copied
+	// attributes travel this way because putting them in an interface would
+	// cost an allocation each.
+	Raw pcommon.Value
+}
+
+// Any returns the property's value as OTTL would: Value, or Raw's Go value.
+func (p *Property) Any() any {
+	if p.Value != nil || p.Raw == (pcommon.Value{}) {
+		return p.Value
+	}
+	return attributeValue(p.Raw)
 }

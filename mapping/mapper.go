@@ -65,6 +65,9 @@ type Result struct {
 	Events []Event
 	// Stats has one entry per rule of the signal, in config order.
 	Stats []RuleStats
+
+	// arena holds the property lists of Events.
+	arena []Property
 }
 
 // RuleStats counts, for one rule, the records it matched and the events it
@@ -94,6 +97,8 @@ func (m *Mapper) ErrorMode() ottl.ErrorMode { return m.errorMode }
 func resetResult[K any](res *Result, rules []*rule[K]) {
 	clear(res.Events) // drop references into the previous call's pdata
 	res.Events = res.Events[:0]
+	clear(res.arena)
+	res.arena = res.arena[:0]
 	if cap(res.Stats) < len(rules) {
 		res.Stats = make([]RuleStats, len(rules))
 	}
@@ -195,7 +200,7 @@ func applyRules[K any](ctx context.Context, m *Mapper, rules []*rule[K], ix *att
 		stats.Matched++
 		res.Events = append(res.Events, Event{Lib: m.lib.Name, LibVersion: m.lib.Version})
 		ev := &res.Events[len(res.Events)-1]
-		reason, err := r.build(ctx, tCtx, rec, ev)
+		reason, err := r.build(ctx, tCtx, rec, ev, &res.arena)
 		if reason == "" {
 			continue
 		}

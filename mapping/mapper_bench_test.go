@@ -133,7 +133,8 @@ func BenchmarkMapSpanOneMatch(b *testing.B) {
 	var buf []byte
 	for b.Loop() {
 		_ = m.MapTraces(context.Background(), td, res)
-		if len(res.Events) != 1 || len(res.Events[0].Properties) != 6 {
+		// 6 properties: 4 of the rule's, then trace_id and span_id.
+		if len(res.Events) != 1 || len(res.Events[0].Properties) != 4 || res.Events[0].TraceID.IsEmpty() {
 			b.Fatalf("want 1 event with 6 properties, got %+v", res.Events)
 		}
 		buf = res.Events[0].AppendJSON(buf[:0])

@@ -26,6 +26,8 @@ type rule[K any] struct {
 	timestampStart bool
 
 	properties     []propertySource[K]
+	// sendTraceID and sendSpanID: no property of the rule takes those names.
+	sendTraceID, sendSpanID bool
 	personProfiles bool
 	set, setOnce   []namedExpr[K]
 	groups         []namedExpr[K]
@@ -43,8 +45,6 @@ const (
 	fromExpression sourceKind = iota
 	fromAttribute
 	fromResourceAttribute
-	fromTraceID
-	fromSpanID
 )
 
 type propertySource[K any] struct {
@@ -138,8 +138,10 @@ func (r *rule[K]) matches(ctx context.Context, tCtx K, rec *record, ix *attrInde
 }
 
 // build fills ev from the record. It returns the drop reason when the event
-// cannot be sent, and the OTTL error behind an evaluation_error.
-func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event) (DropReason, error) {
+// cannot be sent, and the OTTL error behind an evaluation_error. The event's
+// property lists are cut from arena, which the Result owns: one growing slice
+// for all events of a call instead of an allocation per list.
+func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, arena *[]Property) (DropReason, error) {
 	ev.Rule = r.id
 	ev.Name = r.event
 	if r.eventExpr != nil {
@@ -173,44 +175,45 @@ func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event) (Dr
 		ev.Timestamp = rec.start
 	}
 
-	props := make([]Property, 0, len(r.properties))
+	start := len(*arena)
 	for i := range r.properties {
 		p := &r.properties[i]
-		var v any
 		switch p.kind {
 		case fromExpression:
-			var err error
-			if v, err = p.expr.Eval(ctx, tCtx); err != nil {
+			v, err := p.expr.Eval(ctx, tCtx)
+			if err != nil {
 				return DropEvaluationError, err
 			}
-		case fromAttribute:
-			v = attributeValue(rec.attributes, p.key)
-		case fromResourceAttribute:
-			v = attributeValue(rec.resourceAttributes, p.key)
-		case fromTraceID:
-			if !rec.traceID.IsEmpty() {
-				v = rec.traceID.String()
+			if v != nil {
+				*arena = append(*arena, Property{Key: p.key, Value: v})
 			}
-		case fromSpanID:
-			if !rec.spanID.IsEmpty() {
-				v = rec.spanID.String()
+		case fromAttribute, fromResourceAttribute:
+			attrs := rec.attributes
+			if p.kind == fromResourceAttribute {
+				attrs = rec.resourceAttributes
 			}
-		}
-		if v != nil {
-			props = append(props, Property{Key: p.key, Value: v})
+			if v, ok := attrs.Get(p.key); ok && v.Type() != pcommon.ValueTypeEmpty {
+				*arena = append(*arena, Property{Key: p.key, Raw: v})
+			}
 		}
 	}
-	ev.Properties = props
+	ev.Properties = (*arena)[start:len(*arena):len(*arena)]
+	if r.sendTraceID {
+		ev.TraceID = rec.traceID
+	}
+	if r.sendSpanID {
+		ev.SpanID = rec.spanID
+	}
 
 	ev.PersonProfiles = r.personProfiles
 	var err error
-	if ev.Groups, err = evalGroups(ctx, tCtx, r.groups); err != nil {
+	if ev.Groups, err = evalGroups(ctx, tCtx, r.groups, arena); err != nil {
 		return DropEvaluationError, err
 	}
-	if ev.Set, err = evalNamed(ctx, tCtx, r.set); err != nil {
+	if ev.Set, err = evalNamed(ctx, tCtx, r.set, arena); err != nil {
 		return DropEvaluationError, err
 	}
-	if ev.SetOnce, err = evalNamed(ctx, tCtx, r.setOnce); err != nil {
+	if ev.SetOnce, err = evalNamed(ctx, tCtx, r.setOnce, arena); err != nil {
 		return DropEvaluationError, err
 	}
 
@@ -218,44 +221,51 @@ func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event) (Dr
 	return "", nil
 }
 
-func evalNamed[K any](ctx context.Context, tCtx K, exprs []namedExpr[K]) ([]Property, error) {
+func evalNamed[K any](ctx context.Context, tCtx K, exprs []namedExpr[K], arena *[]Property) ([]Property, error) {
 	if len(exprs) == 0 {
 		return nil, nil
 	}
-	out := make([]Property, 0, len(exprs))
+	start := len(*arena)
 	for _, e := range exprs {
 		v, err := e.expr.Eval(ctx, tCtx)
 		if err != nil {
 			return nil, err
 		}
 		if v != nil {
-			out = append(out, Property{Key: e.key, Value: v})
+			*arena = append(*arena, Property{Key: e.key, Value: v})
 		}
 	}
-	return out, nil
+	return cut(*arena, start), nil
 }
 
 // evalGroups stringifies group keys: PostHog identifies a group by a string.
-func evalGroups[K any](ctx context.Context, tCtx K, exprs []namedExpr[K]) ([]Property, error) {
-	var out []Property
+func evalGroups[K any](ctx context.Context, tCtx K, exprs []namedExpr[K], arena *[]Property) ([]Property, error) {
+	if len(exprs) == 0 {
+		return nil, nil
+	}
+	start := len(*arena)
 	for _, e := range exprs {
 		v, err := e.expr.Eval(ctx, tCtx)
 		if err != nil {
 			return nil, err
 		}
 		if key, ok := stringify(v); ok && key != "" {
-			out = append(out, Property{Key: e.key, Value: key})
+			*arena = append(*arena, Property{Key: e.key, Value: key})
 		}
 	}
-	return out, nil
+	return cut(*arena, start), nil
 }
 
-// attributeValue returns an attribute as OTTL would: its Go value, or nil when absent.
-func attributeValue(m pcommon.Map, key string) any {
-	v, ok := m.Get(key)
-	if !ok {
+// cut returns arena[start:] with no room to grow into the next list, or nil when empty.
+func cut(arena []Property, start int) []Property {
+	if len(arena) == start {
 		return nil
 	}
+	return arena[start:len(arena):len(arena)]
+}
+
+// attributeValue returns an attribute's Go value, as OTTL would.
+func attributeValue(v pcommon.Value) any {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		return v.Str()

@@ -4,8 +4,8 @@ import (
 	"crypto/sha1" //nolint:gosec // name-based UUIDs (RFC 9562 version 5) are defined on SHA-1; not used for security.
 	"crypto/sha256"
 	"encoding/binary"
-	"hash"
 	"math"
+	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -94,38 +94,41 @@ func logIdentity(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, out
 	d.sum(out)
 }
 
-// digest writes values with their type and length, so that different
-// records cannot produce the same byte stream.
+// digest serialises values with their type and length, so that different
+// records cannot produce the same bytes, into a pooled buffer hashed once at
+// the end: hashing piece by piece through hash.Hash would copy every string.
 type digest struct {
-	h   hash.Hash
-	buf [9]byte
+	buf []byte
 }
 
+var digestPool = sync.Pool{New: func() any { return &digest{buf: make([]byte, 0, 512)} }}
+
 func newDigest(kind byte) *digest {
-	d := &digest{h: sha256.New()}
-	d.h.Write([]byte{kind})
+	d := digestPool.Get().(*digest)
+	d.buf = append(d.buf[:0], kind)
 	return d
 }
 
 func (d *digest) uint(v uint64) {
-	d.buf[0] = 'u'
-	binary.BigEndian.PutUint64(d.buf[1:], v)
-	d.h.Write(d.buf[:])
+	d.buf = binary.BigEndian.AppendUint64(append(d.buf, 'u'), v)
 }
 
 func (d *digest) bytes(b []byte) {
 	d.uint(uint64(len(b)))
-	d.h.Write(b)
+	d.buf = append(d.buf, b...)
 }
 
 func (d *digest) string(s string) {
 	d.uint(uint64(len(s)))
-	d.h.Write([]byte(s))
+	d.buf = append(d.buf, s...)
 }
 
 // maxDigestDepth bounds recursion on hostile, deeply nested values; what is
 // deeper still counts through its size.
 const maxDigestDepth = 32
+
+// maxPooledDigest keeps a record with huge attributes from pinning its buffer in the pool.
+const maxPooledDigest = 64 << 10
 
 func (d *digest) mapValue(m pcommon.Map) { d.mapDepth(m, 0) }
 
@@ -156,7 +159,11 @@ func (d *digest) value(v pcommon.Value, depth int) {
 			d.uint(0)
 		}
 	case pcommon.ValueTypeBytes:
-		d.bytes(v.Bytes().AsRaw())
+		b := v.Bytes()
+		d.uint(uint64(b.Len()))
+		for i := 0; i < b.Len(); i++ {
+			d.buf = append(d.buf, b.At(i))
+		}
 	case pcommon.ValueTypeMap:
 		d.mapDepth(v.Map(), depth)
 	case pcommon.ValueTypeSlice:
@@ -168,6 +175,11 @@ func (d *digest) value(v pcommon.Value, depth int) {
 	}
 }
 
+// sum writes the digest's hash to out and returns the digest to the pool.
 func (d *digest) sum(out *[16]byte) {
-	copy(out[:], d.h.Sum(nil))
+	h := sha256.Sum256(d.buf)
+	copy(out[:], h[:16])
+	if cap(d.buf) <= maxPooledDigest {
+		digestPool.Put(d)
+	}
 }
