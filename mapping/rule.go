@@ -25,12 +25,12 @@ type rule[K any] struct {
 
 	timestampStart bool
 
-	properties     []propertySource[K]
+	properties []propertySource[K]
 	// sendTraceID and sendSpanID: no property of the rule takes those names.
 	sendTraceID, sendSpanID bool
-	personProfiles bool
-	set, setOnce   []namedExpr[K]
-	groups         []namedExpr[K]
+	personProfiles          bool
+	set, setOnce            []namedExpr[K]
+	groups                  []namedExpr[K]
 }
 
 type namedExpr[K any] struct {
