@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -30,7 +31,7 @@ import (
 // encoding, gzip and HTTP; for posthog-go, only its enqueue, encoding, gzip
 // and HTTP of events already built for it.
 //
-//	go test -run '^$' -bench 'Push10k|PosthogGo' -benchmem .
+//	go test -run '^$' -bench 'Push|PosthogGo' -benchmem .
 
 const (
 	benchSpans   = 10_000
@@ -124,14 +125,12 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkPush10kSpans: one push of 10,000 spans, 1,000 of which match,
-// through the component as a collector builds it (queue off, so the push is
-// timed to the last byte PostHog receives).
-func BenchmarkPush10kSpans(b *testing.B) {
-	srv := discardServer(b)
+// newBenchExporter builds the component as a collector would, queue off so a
+// push is timed to the last byte the server receives.
+func newBenchExporter(b *testing.B, url string) exporter.Traces {
 	cfg := createDefaultConfig().(*Config)
 	cfg.APIKey = "phc_bench"
-	cfg.ClientConfig.Endpoint = srv.URL
+	cfg.ClientConfig.Endpoint = url
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	cfg.RetryConfig.Enabled = false
 	cfg.Mapping.Defaults.Properties = map[string]string{"environment": `resource.attributes["deployment.environment.name"]`}
@@ -140,6 +139,38 @@ func BenchmarkPush10kSpans(b *testing.B) {
 	require.NoError(b, err)
 	require.NoError(b, exp.Start(context.Background(), componenttest.NewNopHost()))
 	b.Cleanup(func() { _ = exp.Shutdown(context.Background()) })
+	return exp
+}
+
+// BenchmarkPushMatchingSpans: 1,000 spans that all match, each becoming an
+// event with 6 properties (environment, engine.id, engine.type, duration_ms,
+// status, trace_id, span_id minus nothing: see benchRule), mapped, encoded,
+// gzipped and posted: the cost of one delivered event.
+func BenchmarkPushMatchingSpans(b *testing.B) {
+	exp := newBenchExporter(b, discardServer(b).URL)
+	td := onlyMatching(benchTraces())
+	require.Equal(b, benchMatches, td.SpanCount())
+	b.ReportAllocs()
+	reportPerEvent(b, func() {
+		if err := exp.ConsumeTraces(context.Background(), td); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// onlyMatching keeps the spans the benchmark rule matches.
+func onlyMatching(td ptrace.Traces) ptrace.Traces {
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool {
+		return s.Name() != "engine.execute"
+	})
+	return td
+}
+
+// BenchmarkPush10kSpans: one push of 10,000 spans, 1,000 of which match,
+// through the component as a collector builds it (queue off, so the push is
+// timed to the last byte PostHog receives).
+func BenchmarkPush10kSpans(b *testing.B) {
+	exp := newBenchExporter(b, discardServer(b).URL)
 	td := benchTraces()
 
 	b.ReportAllocs()

@@ -73,6 +73,9 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("compression: PostHog accepts gzip or none, not %q", c.ClientConfig.Compression))
 	}
+	if lvl := c.ClientConfig.CompressionParams.Level; lvl != 0 && lvl != -1 && (lvl < 1 || lvl > 9) {
+		errs = append(errs, fmt.Errorf("compression_params.level: %d is not a gzip level from 1 (fastest, the default) to 9 (smallest)", lvl))
+	}
 	if c.MaxBatchEvents <= 0 {
 		errs = append(errs, fmt.Errorf("max_batch_events: must be positive, got %d", c.MaxBatchEvents))
 	}

@@ -70,6 +70,7 @@ func TestConfigErrors(t *testing.T) {
 		"bad_compression": {"compression", "zstd"},
 		"bad_batch_bytes": {"max_batch_bytes"},
 		"bad_endpoint":    {"endpoint", "us.i.posthog.com"},
+		"bad_level":       {"compression_params.level", "-2"},
 		"bad_rule":        {`rule "broken" (spans[0])`, "conditions[0]", "span.name"},
 	}
 	for name, want := range tests {

@@ -81,6 +81,7 @@ func (e *posthogExporter) start(ctx context.Context, host component.Host) error 
 		APIKey:              string(e.cfg.APIKey),
 		HistoricalMigration: e.cfg.HistoricalMigration,
 		Gzip:                e.cfg.ClientConfig.Compression == "gzip",
+		GzipLevel:           int(e.cfg.ClientConfig.CompressionParams.Level),
 		MaxBatchEvents:      e.cfg.MaxBatchEvents,
 		MaxBatchBytes:       e.cfg.MaxBatchBytes,
 		UserAgent:           libName + "/" + Version,

@@ -89,12 +89,17 @@ func (r *bodyReader) Close() error {
 	return nil
 }
 
-// gzipPool keeps gzip writers: each holds a few hundred KB of compressor
-// state that is costly to allocate per request.
-var gzipPool = sync.Pool{New: func() any {
-	w, _ := gzip.NewWriterLevel(io.Discard, gzip.DefaultCompression)
-	return w
-}}
+// newGzipPool keeps gzip writers of one level: each holds a few hundred KB
+// of compressor state that is costly to allocate per request.
+func newGzipPool(level int) *sync.Pool {
+	return &sync.Pool{New: func() any {
+		w, err := gzip.NewWriterLevel(io.Discard, level)
+		if err != nil { // an invalid level: Settings are validated, so only by mistake
+			w, _ = gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+		}
+		return w
+	}}
+}
 
 // buildBody writes the request body for items; raw is the uncompressed size.
 // With gzip the uncompressed JSON goes to st.raw (owned by this Send) and
@@ -119,13 +124,13 @@ func (s *Sender) buildBody(st *sendState, items []item) (b *body, raw int, err e
 		return b, raw, nil
 	}
 	st.raw = dst
-	zw := gzipPool.Get().(*gzip.Writer)
+	zw := s.gzipPool.Get().(*gzip.Writer)
 	zw.Reset(b)
 	_, err = zw.Write(dst)
 	if cerr := zw.Close(); err == nil {
 		err = cerr
 	}
-	gzipPool.Put(zw)
+	s.gzipPool.Put(zw)
 	if err != nil {
 		b.release()
 		return nil, 0, err

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -50,7 +51,8 @@ type Sender struct {
 	prefix []byte
 	now    func() time.Time // for Retry-After dates; replaced in tests
 
-	states sync.Pool // *sendState
+	states   sync.Pool  // *sendState
+	gzipPool *sync.Pool // *gzip.Writer of the configured level
 }
 
 // NewSender returns a Sender posting through client, which carries the
@@ -72,18 +74,22 @@ func NewSender(client *http.Client, s Settings, obs Observer) (*Sender, error) {
 		obs = NopObserver{}
 	}
 	s = s.withDefaults()
+	if s.GzipLevel < 1 || s.GzipLevel > 9 {
+		return nil, fmt.Errorf("gzip level %d: must be between 1 (fastest) and 9 (smallest)", s.GzipLevel)
+	}
 	prefix := bodyPrefix(s.APIKey, s.HistoricalMigration)
 	// Any event that passes MaxEventBytes must fit a request on its own.
 	s.MaxEventBytes = max(1, min(s.MaxEventBytes, s.MaxBatchBytes-len(prefix)-len(bodySuffix)))
 	return &Sender{
-		client: client,
-		set:    s,
-		obs:    obs,
-		log:    s.Logger,
-		url:    u,
-		prefix: prefix,
-		now:    time.Now,
-		states: sync.Pool{New: func() any { return new(sendState) }},
+		client:   client,
+		set:      s,
+		obs:      obs,
+		log:      s.Logger,
+		url:      u,
+		prefix:   prefix,
+		now:      time.Now,
+		states:   sync.Pool{New: func() any { return new(sendState) }},
+		gzipPool: newGzipPool(s.GzipLevel),
 	}, nil
 }
 
@@ -261,9 +267,25 @@ func (s *Sender) logDrop(st *sendState, ev *mapping.Event, reason, msg string, f
 	s.log.Warn(msg, append(fields,
 		zap.String("reason", reason),
 		zap.String("rule", ev.Rule),
-		zap.String("event", ev.Name),
+		zap.String("event", shorten(ev.Name, maxLoggedName)),
 		zap.String("uuid", string(mapping.AppendUUID(nil, ev.UUID))),
 	)...)
+}
+
+// maxLoggedName bounds the event name quoted in a log line: a name built
+// from a record can be megabytes long, which is often why it was dropped.
+const maxLoggedName = 200
+
+// shorten cuts s to at most n bytes on a rune boundary, marking the cut.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // quoted formats a response message for an error.

@@ -15,6 +15,7 @@ const (
 	DefaultMaxBatchBytes  = 5 << 20 // well under PostHog's 20 MB /batch/ limit
 	DefaultMaxEventBytes  = 1 << 20 // far above any sane event; PostHog refuses huge ones, with their whole request
 	DefaultUserAgent      = "posthogexporter"
+	DefaultGzipLevel      = 1
 )
 
 // Settings tell a Sender where and how to deliver events.
@@ -32,6 +33,10 @@ type Settings struct {
 	// it itself so it can count compressed bytes; give it a client that does
 	// not compress again.
 	Gzip bool
+	// GzipLevel is the gzip compression level, 1 (fastest) to 9 (smallest).
+	// The default, 1, is the cheapest in CPU: on event batches it costs half
+	// of level 6's CPU for about 10% more bytes.
+	GzipLevel int
 	// MaxBatchEvents caps the events of one request (default 1000).
 	MaxBatchEvents int
 	// MaxBatchBytes caps the uncompressed body of one request (default 5 MiB).
@@ -56,6 +61,9 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.MaxEventBytes <= 0 {
 		s.MaxEventBytes = DefaultMaxEventBytes
+	}
+	if s.GzipLevel == 0 || s.GzipLevel == -1 { // unset, or zlib's "default"
+		s.GzipLevel = DefaultGzipLevel
 	}
 	if s.UserAgent == "" {
 		s.UserAgent = DefaultUserAgent
