@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/posthogexporter/posthogexporter/internal/posthogtest"
+)
+
+func TestPrinterRowsAndSummary(t *testing.T) {
+	hidden = map[string]bool{"trace_id": true, "span_id": true, "environment": true}
+	var out bytes.Buffer
+	p := &printer{out: &out, nprops: 3, counts: map[string]int{}, expect: 2, enough: make(chan struct{})}
+	ph := posthogtest.NewServer()
+	ph.OnAccept(p.print)
+	srv := httptest.NewServer(ph)
+	defer srv.Close()
+
+	body := `{"api_key":"phc_test","batch":[
+	  {"uuid":"0190a0b0-0000-7000-8000-000000000001","event":"api_request","distinct_id":"user-123","timestamp":"2026-03-01T12:00:01.123456Z",
+	   "properties":{"$lib":"x","trace_id":"ab","environment":"demo","endpoint":"/api/v1/engines","method":"GET","status_code":200,"response_time_ms":6}},
+	  {"uuid":"0190a0b0-0000-7000-8000-000000000002","event":"engine_failed","distinct_id":"engine-eng-77","timestamp":"2026-03-01T12:00:02Z",
+	   "properties":{"error_message":"exceeded its budget","ok":true}}]}`
+	resp, err := http.Post(srv.URL+"/batch/", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	select {
+	case <-p.enough:
+	default:
+		t.Fatal("-expect 2 not reached after 2 events")
+	}
+	if n := p.summary(); n != 2 {
+		t.Errorf("summary counted %d events", n)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"12:00:01.123Z  api_request",
+		"user-123",
+		"endpoint=/api/v1/engines method=GET response_time_ms=6 +1",
+		`error_message="exceeded its budget" ok=true`,
+		"posthog-standin: 2 events received",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	for _, hiddenText := range []string{"$lib", "trace_id", "environment"} {
+		if strings.Contains(got, hiddenText) {
+			t.Errorf("output shows %q:\n%s", hiddenText, got)
+		}
+	}
+}

@@ -1,0 +1,555 @@
+// Package demotelemetry emits the telemetry of a small, made-up "tl-engine"
+// service through the OpenTelemetry Go SDK, the way a real instrumented
+// service would: spans with semantic-convention attributes, a log record
+// through the logs API and one through the log/slog bridge. It contains no
+// analytics code: turning this telemetry into PostHog events is the
+// collector's job (see testdata/config/demo.yaml and tl-engine.yaml).
+//
+// It is used by cmd/demoapp (`make demo`) and by the end-to-end tests.
+//
+// # Resource
+//
+//	service.name                 "tl-engine"   (Config.ServiceName)
+//	service.version              "1.4.2"
+//	deployment.environment.name  "demo"        (Config.Environment)
+//
+// # Spans (instrumentation scopes "tl-engine/http", "tl-engine/engine",
+// "tl-engine/db", "tl-engine/cache", "tl-engine/worker")
+//
+// HTTP server span, kind SERVER, name "{method} {route}" (semconv HTTP):
+//
+//	http.request.method        string  "GET", "POST"
+//	http.route                 string  "/api/v1/engines/{engine_id}"
+//	url.path                   string  "/api/v1/engines/eng-42"
+//	url.scheme                 string  "https"
+//	server.address             string  "api.tl-engine.example"
+//	http.response.status_code  int     200, 202, 429, 500, 503
+//	user_agent.original        string
+//	enduser.id                 string  only on authenticated requests ("user-123");
+//	                                   the anonymous GET /api/v1/status has none
+//	error.type                 string  only on 5xx: the status code as a string ("500", "503")
+//	status                     Error on 5xx (description set), Unset otherwise
+//
+// Engine run, kind INTERNAL, name "engine.execute" (no semconv: engine.*):
+//
+//	engine.id    string  "eng-42"
+//	engine.type  string  "ml_pipeline", "data_transform"
+//	enduser.id   string  the user who triggered it
+//	failing run: status Error with description (the error message),
+//	             error.type "TimeoutError", and an "exception" span event
+//	             (exception.type, exception.message)
+//
+// Engine queueing, kind PRODUCER, name "publish engines" (semconv messaging):
+//
+//	messaging.system               string  "rabbitmq"
+//	messaging.destination.name     string  "engines"
+//	messaging.operation.type       string  "send"
+//	messaging.operation.name       string  "publish"
+//	messaging.message.id           string
+//	engine.id                      string  "eng-77"
+//	engine.priority                int     8
+//	enduser.id                     string
+//
+// Worker task, kind CONSUMER, name "process tasks" (semconv messaging + task.*):
+//
+//	messaging.system               string  "rabbitmq"
+//	messaging.destination.name     string  "tasks"
+//	messaging.operation.type       string  "process"
+//	messaging.operation.name       string  "process"
+//	messaging.message.id           string
+//	task.id                        string  "task-1001"
+//	task.type                      string  "report_generation", "cache_warmup", "send_notification"
+//	task.retry_count               int     0, 1, 2
+//	failing task: status Error with description, error.type "ConnectionRefusedError",
+//	              and an "exception" span event
+//
+// Database client span, kind CLIENT, name "{operation} {collection}" (semconv DB):
+//
+//	db.system.name      string  "postgresql"
+//	db.namespace        string  "tl_engine"
+//	db.operation.name   string  "SELECT", "INSERT", "UPDATE"
+//	db.collection.name  string  "engines", "engine_runs", "reports"
+//	db.query.text       string  parameterised SQL
+//	server.address      string  "postgres.internal"
+//	server.port         int     5432
+//	durations: most 3-12 ms; two are slow (1250 ms SELECT engine_runs,
+//	           900 ms UPDATE reports), made with explicit start/end times
+//
+// Cache lookup, kind CLIENT, name "cache.get" (no semconv: cache.*):
+//
+//	cache.key   string  "engine:eng-42"
+//	cache.type  string  "redis"
+//	cache.hit   bool
+//	cache.ttl   int     remaining TTL in seconds, only on hits
+//	server.address string "redis.internal"
+//
+// # Log records (scope "tl-engine/ratelimit" via the logs API, "tl-engine/db"
+// via the slog bridge), both emitted inside a request span (trace_id/span_id set)
+//
+// Rate limit, logs API, event name "rate_limit_exceeded", severity WARN,
+// body "rate limit exceeded":
+//
+//	api_key     string  the raw API key ("tlk_live_..."): a rule should hash it
+//	endpoint    string  "/api/v1/engines"
+//	limit       int     100
+//	current     int     142
+//	enduser.id  string  "user-789"
+//
+// Connection pool exhausted, slog bridge (no event name), severity WARN,
+// body "database connection pool exhausted" (semconv DB connection-pool
+// metric names used as attribute keys):
+//
+//	db.system.name                        string  "postgresql"
+//	db.client.connection.pool.name        string  "tl_engine_primary"
+//	db.client.connection.max              int     20  (pool size)
+//	db.client.connection.count            int     20  (active connections)
+//	db.client.connection.pending_requests int     7   (waiting requests)
+//
+// # Scenario (what Emit produces; all times lie in the minute before Config.Now)
+//
+//	 1 POST /api/v1/engines/execute        user-123 200  cache miss, SELECT engines, engine.execute eng-42 ok, INSERT engine_runs
+//	 2 GET  /api/v1/engines/{engine_id}    user-123 200  cache hit (ttl 300)
+//	 3 POST /api/v1/engines/{engine_id}/queue user-456 202  publish engines (eng-77, priority 8)
+//	 4 POST /api/v1/engines/execute        user-456 500  engine.execute eng-77 fails (TimeoutError)
+//	 5 GET  /api/v1/reports/usage          user-123 200  slow SELECT engine_runs (1250 ms), cache miss
+//	 6 GET  /api/v1/engines                user-789 429  rate_limit_exceeded log
+//	 7 GET  /api/v1/engines/{engine_id}/runs user-789 503 pool exhausted log
+//	 8 GET  /api/v1/status                 anonymous 200
+//	 9 process tasks task-1001 report_generation ok (retry 0), slow UPDATE reports (900 ms)
+//	10 process tasks task-1002 cache_warmup ok (retry 1), cache hit
+//	11 process tasks task-1003 send_notification fails (ConnectionRefusedError, retry 2)
+//
+// Totals: 8 server spans (2 with 5xx), 2 engine runs (1 failed), 1 publish,
+// 3 tasks (1 failed), 6 DB spans (2 slow), 4 cache lookups (2 hits, 2 misses),
+// 2 log records. See Expected.
+package demotelemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/contrib/bridges/otelslog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	otellog "go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// DefaultEndpoint is the OTLP/HTTP base URL used when Config.Endpoint is empty.
+const DefaultEndpoint = "http://127.0.0.1:4318"
+
+// Counts of what Emit produces, for tests and the demo summary.
+var Expected = struct {
+	ServerSpans, ServerErrors        int // HTTP server spans; those with a 5xx
+	EngineRuns, EngineFailures       int // engine.execute spans; failed ones
+	EnginePublishes                  int // publish engines spans
+	Tasks, TaskFailures              int // process tasks spans; failed ones
+	DBSpans, SlowDBSpans             int // postgresql spans; those over 500 ms
+	CacheHits, CacheMisses           int // cache.get spans
+	RateLimitLogs, PoolExhaustedLogs int
+	Spans, Logs                      int // totals
+}{
+	ServerSpans: 8, ServerErrors: 2,
+	EngineRuns: 2, EngineFailures: 1,
+	EnginePublishes: 1,
+	Tasks:           3, TaskFailures: 1,
+	DBSpans: 6, SlowDBSpans: 2,
+	CacheHits: 2, CacheMisses: 2,
+	RateLimitLogs: 1, PoolExhaustedLogs: 1,
+	Spans: 8 + 2 + 1 + 3 + 6 + 4, Logs: 2,
+}
+
+// Config configures Run.
+type Config struct {
+	// Endpoint is the OTLP/HTTP base URL (traces go to <Endpoint>/v1/traces,
+	// logs to <Endpoint>/v1/logs). Default DefaultEndpoint.
+	Endpoint string
+	// ServiceName and Environment set service.name and
+	// deployment.environment.name. Defaults "tl-engine" and "demo".
+	ServiceName string
+	Environment string
+	// Now anchors the scenario: every span ends before it. Default time.Now().
+	Now time.Time
+	// Timeout bounds the export (retries included). Default 20s.
+	Timeout time.Duration
+}
+
+// Result is what Run emitted, as the SDK recorded it.
+type Result struct {
+	Spans []sdktrace.ReadOnlySpan
+	Logs  []sdklog.Record
+}
+
+// Run builds OTLP/HTTP exporters and SDK providers for cfg, emits the
+// scenario, flushes everything and shuts the providers down. It returns
+// what was emitted; an error means some telemetry may not have been
+// delivered.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = DefaultEndpoint
+	}
+	if cfg.ServiceName == "" {
+		cfg.ServiceName = "tl-engine"
+	}
+	if cfg.Environment == "" {
+		cfg.Environment = "demo"
+	}
+	if cfg.Now.IsZero() {
+		cfg.Now = time.Now()
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 20 * time.Second
+	}
+	u, err := url.Parse(cfg.Endpoint)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("invalid OTLP endpoint %q: want http(s)://host:port", cfg.Endpoint)
+	}
+	base := u.JoinPath("/").String() // ends with "/"
+
+	traceExp, err := otlptracehttp.New(ctx,
+		otlptracehttp.WithEndpointURL(base+"v1/traces"),
+		otlptracehttp.WithTimeout(cfg.Timeout),
+		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{
+			Enabled: true, InitialInterval: 200 * time.Millisecond,
+			MaxInterval: 2 * time.Second, MaxElapsedTime: cfg.Timeout,
+		}))
+	if err != nil {
+		return nil, fmt.Errorf("trace exporter: %w", err)
+	}
+	logExp, err := otlploghttp.New(ctx,
+		otlploghttp.WithEndpointURL(base+"v1/logs"),
+		otlploghttp.WithTimeout(cfg.Timeout),
+		otlploghttp.WithRetry(otlploghttp.RetryConfig{
+			Enabled: true, InitialInterval: 200 * time.Millisecond,
+			MaxInterval: 2 * time.Second, MaxElapsedTime: cfg.Timeout,
+		}))
+	if err != nil {
+		return nil, fmt.Errorf("log exporter: %w", err)
+	}
+
+	res := Resource(cfg.ServiceName, cfg.Environment)
+	spanRec := &spanRecorder{}
+	logRec := &logRecorder{}
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithResource(res),
+		sdktrace.WithSampler(sdktrace.AlwaysSample()),
+		sdktrace.WithSpanProcessor(spanRec),
+		sdktrace.WithBatcher(traceExp),
+	)
+	lp := sdklog.NewLoggerProvider(
+		sdklog.WithResource(res),
+		sdklog.WithProcessor(logRec),
+		sdklog.WithProcessor(sdklog.NewBatchProcessor(logExp)),
+	)
+
+	Emit(ctx, tp, lp, cfg.Now)
+
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Timeout+5*time.Second)
+	defer cancel()
+	errs := errors.Join(
+		wrap("flush traces", tp.ForceFlush(flushCtx)),
+		wrap("flush logs", lp.ForceFlush(flushCtx)),
+		wrap("shut down tracer provider", tp.Shutdown(flushCtx)),
+		wrap("shut down logger provider", lp.Shutdown(flushCtx)),
+	)
+	return &Result{Spans: spanRec.spans(), Logs: logRec.records()}, errs
+}
+
+func wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Resource is the demo service's resource.
+func Resource(serviceName, environment string) *resource.Resource {
+	return resource.NewWithAttributes(semconv.SchemaURL,
+		semconv.ServiceName(serviceName),
+		semconv.ServiceVersion("1.4.2"),
+		semconv.DeploymentEnvironmentNameKey.String(environment),
+	)
+}
+
+// Emit produces the scenario described in the package documentation through
+// tp and lp. Every span ends before now. It neither flushes nor shuts down.
+func Emit(ctx context.Context, tp trace.TracerProvider, lp otellog.LoggerProvider, now time.Time) {
+	e := &emitter{
+		http:   tp.Tracer("tl-engine/http"),
+		engine: tp.Tracer("tl-engine/engine"),
+		db:     tp.Tracer("tl-engine/db"),
+		cache:  tp.Tracer("tl-engine/cache"),
+		worker: tp.Tracer("tl-engine/worker"),
+		rl:     lp.Logger("tl-engine/ratelimit"),
+		slog:   slog.New(otelslog.NewHandler("tl-engine/db", otelslog.WithLoggerProvider(lp))),
+	}
+	// Lay the scenario out over the minute before now, one step per request.
+	t := now.Add(-60 * time.Second)
+	next := func() time.Time { t = t.Add(4 * time.Second); return t }
+
+	// 1: a successful engine run.
+	e.request(ctx, next(), req{method: "POST", route: "/api/v1/engines/execute", path: "/api/v1/engines/execute", user: "user-123", status: 200, dur: 180 * time.Millisecond},
+		func(ctx context.Context, t0 time.Time) {
+			e.cacheGet(ctx, t0.Add(2*time.Millisecond), "engine:eng-42:config", false, 0)
+			e.query(ctx, t0.Add(4*time.Millisecond), 8*time.Millisecond, "SELECT", "engines", "SELECT id, type, config FROM engines WHERE id = $1")
+			e.engineRun(ctx, t0.Add(15*time.Millisecond), 155*time.Millisecond, "eng-42", "ml_pipeline", "user-123", nil)
+			e.query(ctx, t0.Add(171*time.Millisecond), 5*time.Millisecond, "INSERT", "engine_runs", "INSERT INTO engine_runs (engine_id, status, duration_ms) VALUES ($1, $2, $3)")
+		})
+	// 2: engine details from the cache.
+	e.request(ctx, next(), req{method: "GET", route: "/api/v1/engines/{engine_id}", path: "/api/v1/engines/eng-42", user: "user-123", status: 200, dur: 6 * time.Millisecond},
+		func(ctx context.Context, t0 time.Time) {
+			e.cacheGet(ctx, t0.Add(1*time.Millisecond), "engine:eng-42", true, 300)
+		})
+	// 3: an engine run queued on RabbitMQ.
+	e.request(ctx, next(), req{method: "POST", route: "/api/v1/engines/{engine_id}/queue", path: "/api/v1/engines/eng-77/queue", user: "user-456", status: 202, dur: 14 * time.Millisecond},
+		func(ctx context.Context, t0 time.Time) {
+			e.query(ctx, t0.Add(1*time.Millisecond), 4*time.Millisecond, "SELECT", "engines", "SELECT id, type, config FROM engines WHERE id = $1")
+			e.publish(ctx, t0.Add(6*time.Millisecond), 5*time.Millisecond, "eng-77", 8, "user-456")
+		})
+	// 4: a failing engine run: the engine span fails, the request answers 500.
+	e.request(ctx, next(), req{method: "POST", route: "/api/v1/engines/execute", path: "/api/v1/engines/execute", user: "user-456", status: 500, dur: 420 * time.Millisecond},
+		func(ctx context.Context, t0 time.Time) {
+			e.engineRun(ctx, t0.Add(10*time.Millisecond), 400*time.Millisecond, "eng-77", "data_transform", "user-456",
+				&failure{errType: "TimeoutError", msg: "engine eng-77 exceeded its execution budget of 400ms"})
+		})
+	// 5: a report backed by a slow query.
+	e.request(ctx, next(), req{method: "GET", route: "/api/v1/reports/usage", path: "/api/v1/reports/usage", user: "user-123", status: 200, dur: 1290 * time.Millisecond},
+		func(ctx context.Context, t0 time.Time) {
+			e.cacheGet(ctx, t0.Add(1*time.Millisecond), "report:usage:user-123", false, 0)
+			e.query(ctx, t0.Add(3*time.Millisecond), 1250*time.Millisecond, "SELECT", "engine_runs",
+				"SELECT engine_id, count(*), avg(duration_ms) FROM engine_runs WHERE user_id = $1 GROUP BY engine_id")
+		})
+	// 6: rate limited.
+	e.request(ctx, next(), req{method: "GET", route: "/api/v1/engines", path: "/api/v1/engines", user: "user-789", status: 429, dur: 2 * time.Millisecond},
+		func(ctx context.Context, t0 time.Time) {
+			e.rateLimited(ctx, t0.Add(1*time.Millisecond), "tlk_live_9f8e7d6c5b4a3210", "/api/v1/engines", 100, 142, "user-789")
+		})
+	// 7: the connection pool is exhausted, the request answers 503.
+	e.request(ctx, next(), req{method: "GET", route: "/api/v1/engines/{engine_id}/runs", path: "/api/v1/engines/eng-42/runs", user: "user-789", status: 503, dur: 5 * time.Millisecond},
+		func(ctx context.Context, _ time.Time) {
+			e.slog.WarnContext(ctx, "database connection pool exhausted",
+				slog.String(string(semconv.DBSystemNameKey), "postgresql"),
+				slog.String(string(semconv.DBClientConnectionPoolNameKey), "tl_engine_primary"),
+				slog.Int("db.client.connection.max", 20),
+				slog.Int("db.client.connection.count", 20),
+				slog.Int("db.client.connection.pending_requests", 7),
+			)
+		})
+	// 8: an anonymous health check (no enduser.id).
+	e.request(ctx, next(), req{method: "GET", route: "/api/v1/status", path: "/api/v1/status", status: 200, dur: 1 * time.Millisecond}, nil)
+
+	// 9-11: worker tasks consumed from RabbitMQ.
+	e.task(ctx, next(), 2400*time.Millisecond, "task-1001", "report_generation", 0, nil,
+		func(ctx context.Context, t0 time.Time) {
+			e.query(ctx, t0.Add(1200*time.Millisecond), 900*time.Millisecond, "UPDATE", "reports",
+				"UPDATE reports SET payload = $1, generated_at = now() WHERE id = $2")
+		})
+	e.task(ctx, next(), 35*time.Millisecond, "task-1002", "cache_warmup", 1, nil,
+		func(ctx context.Context, t0 time.Time) {
+			e.cacheGet(ctx, t0.Add(2*time.Millisecond), "engine:eng-77", true, 120)
+			e.query(ctx, t0.Add(5*time.Millisecond), 3*time.Millisecond, "SELECT", "engines", "SELECT id, type, config FROM engines WHERE id = $1")
+		})
+	e.task(ctx, next(), 3050*time.Millisecond, "task-1003", "send_notification", 2,
+		&failure{errType: "ConnectionRefusedError", msg: "dial tcp 10.0.4.17:587: connect: connection refused"}, nil)
+}
+
+type emitter struct {
+	http, engine, db, cache, worker trace.Tracer
+	rl                              otellog.Logger
+	slog                            *slog.Logger
+}
+
+type req struct {
+	method, route, path, user string
+	status                    int
+	dur                       time.Duration
+}
+
+type failure struct{ errType, msg string }
+
+func (e *emitter) request(ctx context.Context, start time.Time, r req, children func(context.Context, time.Time)) {
+	attrs := []attribute.KeyValue{
+		semconv.HTTPRequestMethodKey.String(r.method),
+		semconv.HTTPRoute(r.route),
+		semconv.URLPath(r.path),
+		semconv.URLScheme("https"),
+		semconv.ServerAddress("api.tl-engine.example"),
+		semconv.UserAgentOriginal("tl-engine-cli/2.3.0"),
+	}
+	if r.user != "" {
+		attrs = append(attrs, semconv.EnduserID(r.user))
+	}
+	ctx, span := e.http.Start(ctx, r.method+" "+r.route,
+		trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start), trace.WithAttributes(attrs...))
+	if children != nil {
+		children(ctx, start)
+	}
+	span.SetAttributes(semconv.HTTPResponseStatusCode(r.status))
+	if r.status >= 500 {
+		span.SetAttributes(semconv.ErrorTypeKey.String(fmt.Sprint(r.status)))
+		span.SetStatus(codes.Error, fmt.Sprintf("HTTP %d", r.status))
+	}
+	span.End(trace.WithTimestamp(start.Add(r.dur)))
+}
+
+func (e *emitter) engineRun(ctx context.Context, start time.Time, dur time.Duration, id, typ, user string, f *failure) {
+	_, span := e.engine.Start(ctx, "engine.execute", trace.WithTimestamp(start),
+		trace.WithAttributes(
+			attribute.String("engine.id", id),
+			attribute.String("engine.type", typ),
+			semconv.EnduserID(user),
+		))
+	end := start.Add(dur)
+	if f != nil {
+		fail(span, f, end)
+	} else {
+		span.SetStatus(codes.Ok, "")
+	}
+	span.End(trace.WithTimestamp(end))
+}
+
+func (e *emitter) publish(ctx context.Context, start time.Time, dur time.Duration, engineID string, priority int, user string) {
+	_, span := e.engine.Start(ctx, "publish engines", trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(start),
+		trace.WithAttributes(
+			semconv.MessagingSystemRabbitMQ,
+			semconv.MessagingDestinationName("engines"),
+			semconv.MessagingOperationTypeSend,
+			semconv.MessagingOperationName("publish"),
+			semconv.MessagingMessageID("msg-"+engineID+"-1"),
+			attribute.String("engine.id", engineID),
+			attribute.Int("engine.priority", priority),
+			semconv.EnduserID(user),
+		))
+	span.End(trace.WithTimestamp(start.Add(dur)))
+}
+
+func (e *emitter) task(ctx context.Context, start time.Time, dur time.Duration, id, typ string, retries int, f *failure, children func(context.Context, time.Time)) {
+	ctx, span := e.worker.Start(ctx, "process tasks", trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindConsumer), trace.WithTimestamp(start),
+		trace.WithAttributes(
+			semconv.MessagingSystemRabbitMQ,
+			semconv.MessagingDestinationName("tasks"),
+			semconv.MessagingOperationTypeProcess,
+			semconv.MessagingOperationName("process"),
+			semconv.MessagingMessageID("msg-"+id),
+			attribute.String("task.id", id),
+			attribute.String("task.type", typ),
+			attribute.Int("task.retry_count", retries),
+		))
+	if children != nil {
+		children(ctx, start)
+	}
+	end := start.Add(dur)
+	if f != nil {
+		fail(span, f, end)
+	} else {
+		span.SetStatus(codes.Ok, "")
+	}
+	span.End(trace.WithTimestamp(end))
+}
+
+func fail(span trace.Span, f *failure, at time.Time) {
+	span.SetAttributes(semconv.ErrorTypeKey.String(f.errType))
+	span.AddEvent("exception", trace.WithTimestamp(at), trace.WithAttributes(
+		semconv.ExceptionType(f.errType),
+		semconv.ExceptionMessage(f.msg),
+	))
+	span.SetStatus(codes.Error, f.msg)
+}
+
+func (e *emitter) query(ctx context.Context, start time.Time, dur time.Duration, op, table, sql string) {
+	_, span := e.db.Start(ctx, op+" "+table, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(start),
+		trace.WithAttributes(
+			semconv.DBSystemNamePostgreSQL,
+			semconv.DBNamespace("tl_engine"),
+			semconv.DBOperationName(op),
+			semconv.DBCollectionName(table),
+			semconv.DBQueryText(sql),
+			semconv.ServerAddress("postgres.internal"),
+			semconv.ServerPort(5432),
+		))
+	span.End(trace.WithTimestamp(start.Add(dur)))
+}
+
+func (e *emitter) cacheGet(ctx context.Context, start time.Time, key string, hit bool, ttl int) {
+	attrs := []attribute.KeyValue{
+		attribute.String("cache.key", key),
+		attribute.String("cache.type", "redis"),
+		attribute.Bool("cache.hit", hit),
+		semconv.ServerAddress("redis.internal"),
+	}
+	if hit {
+		attrs = append(attrs, attribute.Int("cache.ttl", ttl))
+	}
+	_, span := e.cache.Start(ctx, "cache.get", trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(start), trace.WithAttributes(attrs...))
+	span.End(trace.WithTimestamp(start.Add(700 * time.Microsecond)))
+}
+
+func (e *emitter) rateLimited(ctx context.Context, at time.Time, apiKey, endpoint string, limit, current int, user string) {
+	var rec otellog.Record
+	rec.SetEventName("rate_limit_exceeded")
+	rec.SetTimestamp(at)
+	rec.SetObservedTimestamp(at)
+	rec.SetSeverity(otellog.SeverityWarn)
+	rec.SetSeverityText("WARN")
+	rec.SetBody(attribute.StringValue("rate limit exceeded"))
+	rec.AddAttributes(
+		attribute.String("api_key", apiKey),
+		attribute.String("endpoint", endpoint),
+		attribute.Int("limit", limit),
+		attribute.Int("current", current),
+		attribute.String("enduser.id", user),
+	)
+	e.rl.Emit(ctx, rec)
+}
+
+// spanRecorder keeps every ended span.
+type spanRecorder struct {
+	mu sync.Mutex
+	s  []sdktrace.ReadOnlySpan
+}
+
+func (r *spanRecorder) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (r *spanRecorder) OnEnd(s sdktrace.ReadOnlySpan) {
+	r.mu.Lock()
+	r.s = append(r.s, s)
+	r.mu.Unlock()
+}
+func (r *spanRecorder) Shutdown(context.Context) error   { return nil }
+func (r *spanRecorder) ForceFlush(context.Context) error { return nil }
+func (r *spanRecorder) spans() []sdktrace.ReadOnlySpan {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]sdktrace.ReadOnlySpan(nil), r.s...)
+}
+
+// logRecorder keeps a copy of every emitted log record.
+type logRecorder struct {
+	mu sync.Mutex
+	r  []sdklog.Record
+}
+
+func (r *logRecorder) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
+func (r *logRecorder) OnEmit(_ context.Context, rec *sdklog.Record) error {
+	r.mu.Lock()
+	r.r = append(r.r, rec.Clone())
+	r.mu.Unlock()
+	return nil
+}
+func (r *logRecorder) Shutdown(context.Context) error   { return nil }
+func (r *logRecorder) ForceFlush(context.Context) error { return nil }
+func (r *logRecorder) records() []sdklog.Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]sdklog.Record(nil), r.r...)
+}

@@ -1,0 +1,213 @@
+package demotelemetry
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+func attrs(s sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
+	m := map[attribute.Key]attribute.Value{}
+	for _, kv := range s.Attributes() {
+		m[kv.Key] = kv.Value
+	}
+	return m
+}
+
+func TestEmitScenario(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	spans := &spanRecorder{}
+	logs := &logRecorder{}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans), sdktrace.WithResource(Resource("tl-engine", "demo")))
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(logs), sdklog.WithResource(Resource("tl-engine", "demo")))
+	Emit(context.Background(), tp, lp, now)
+
+	var got struct {
+		server, server5xx, engine, engineFail, publish, task, taskFail, db, slowDB, hit, miss int
+	}
+	for _, s := range spans.spans() {
+		a := attrs(s)
+		if s.EndTime().After(now) || !s.StartTime().Before(s.EndTime()) {
+			t.Errorf("span %q: bad times %v..%v (now %v)", s.Name(), s.StartTime(), s.EndTime(), now)
+		}
+		switch {
+		case s.SpanKind() == trace.SpanKindServer:
+			got.server++
+			for _, k := range []attribute.Key{"http.request.method", "http.route", "url.path", "http.response.status_code"} {
+				if _, ok := a[k]; !ok {
+					t.Errorf("server span %q lacks %s", s.Name(), k)
+				}
+			}
+			if a["http.response.status_code"].AsInt64() >= 500 {
+				got.server5xx++
+				if s.Status().Code != codes.Error || a["error.type"].AsString() == "" {
+					t.Errorf("5xx span %q: status %v, error.type %q", s.Name(), s.Status(), a["error.type"].AsString())
+				}
+			} else if _, ok := a["error.type"]; ok {
+				t.Errorf("non-5xx span %q has error.type", s.Name())
+			}
+		case s.Name() == "engine.execute":
+			got.engine++
+			if s.Status().Code == codes.Error {
+				got.engineFail++
+				if a["error.type"].AsString() == "" || len(s.Events()) != 1 || s.Events()[0].Name != "exception" {
+					t.Errorf("failed engine span lacks error.type or exception event")
+				}
+			}
+		case s.SpanKind() == trace.SpanKindProducer:
+			got.publish++
+			if a["messaging.system"].AsString() != "rabbitmq" || a["engine.priority"].AsInt64() != 8 {
+				t.Errorf("publish span attributes: %v", a)
+			}
+		case s.SpanKind() == trace.SpanKindConsumer:
+			got.task++
+			if s.Parent().IsValid() {
+				t.Errorf("task span should be a root span")
+			}
+			if s.Status().Code == codes.Error {
+				got.taskFail++
+			}
+			if _, ok := a["task.retry_count"]; !ok {
+				t.Errorf("task span lacks task.retry_count")
+			}
+		case a["db.system.name"].AsString() == "postgresql":
+			got.db++
+			if s.EndTime().Sub(s.StartTime()) > 500*time.Millisecond {
+				got.slowDB++
+			}
+		case s.Name() == "cache.get":
+			if a["cache.hit"].AsBool() {
+				got.hit++
+				if a["cache.ttl"].AsInt64() <= 0 {
+					t.Errorf("cache hit without cache.ttl")
+				}
+			} else {
+				got.miss++
+			}
+		default:
+			t.Errorf("unexpected span %q", s.Name())
+		}
+	}
+	e := Expected
+	want := [...]int{e.ServerSpans, e.ServerErrors, e.EngineRuns, e.EngineFailures, e.EnginePublishes, e.Tasks, e.TaskFailures, e.DBSpans, e.SlowDBSpans, e.CacheHits, e.CacheMisses}
+	have := [...]int{got.server, got.server5xx, got.engine, got.engineFail, got.publish, got.task, got.taskFail, got.db, got.slowDB, got.hit, got.miss}
+	if want != have {
+		t.Errorf("span counts: got %+v, want (in the same order) %v", got, want)
+	}
+	if n := len(spans.spans()); n != e.Spans {
+		t.Errorf("got %d spans, want %d", n, e.Spans)
+	}
+
+	recs := logs.records()
+	if len(recs) != e.Logs {
+		t.Fatalf("got %d log records, want %d", len(recs), e.Logs)
+	}
+	var rateLimit, pool bool
+	for _, r := range recs {
+		if !r.TraceID().IsValid() || !r.SpanID().IsValid() {
+			t.Errorf("log %q is not correlated with a span", r.Body().AsString())
+		}
+		la := map[string]attribute.Value{}
+		r.WalkAttributes(func(kv attribute.KeyValue) bool { la[string(kv.Key)] = kv.Value; return true })
+		switch {
+		case r.EventName() == "rate_limit_exceeded":
+			rateLimit = true
+			if la["limit"].AsInt64() != 100 || la["current"].AsInt64() != 142 || la["api_key"].AsString() == "" || la["endpoint"].AsString() == "" {
+				t.Errorf("rate limit attributes: %v", la)
+			}
+		case r.Body().AsString() == "database connection pool exhausted":
+			pool = true
+			if la["db.client.connection.max"].AsInt64() != 20 || la["db.client.connection.pending_requests"].AsInt64() != 7 ||
+				la["db.client.connection.pool.name"].AsString() == "" {
+				t.Errorf("pool attributes: %v", la)
+			}
+		}
+	}
+	if !rateLimit || !pool {
+		t.Errorf("missing log records: rate limit %v, pool exhausted %v", rateLimit, pool)
+	}
+}
+
+// TestRunExportsOTLP runs the whole program against a fake OTLP/HTTP receiver.
+func TestRunExportsOTLP(t *testing.T) {
+	var mu sync.Mutex
+	var spans, logs int
+	resAttrs := map[string]string{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		var resp proto.Message
+		switch r.URL.Path {
+		case "/v1/traces":
+			var req coltracepb.ExportTraceServiceRequest
+			if err := proto.Unmarshal(body, &req); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			for _, rs := range req.ResourceSpans {
+				for _, kv := range rs.Resource.Attributes {
+					resAttrs[kv.Key] = kv.Value.GetStringValue()
+				}
+				for _, ss := range rs.ScopeSpans {
+					spans += len(ss.Spans)
+				}
+			}
+			resp = &coltracepb.ExportTraceServiceResponse{}
+		case "/v1/logs":
+			var req collogspb.ExportLogsServiceRequest
+			if err := proto.Unmarshal(body, &req); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			for _, rl := range req.ResourceLogs {
+				for _, sl := range rl.ScopeLogs {
+					logs += len(sl.LogRecords)
+				}
+			}
+			resp = &collogspb.ExportLogsServiceResponse{}
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		b, _ := proto.Marshal(resp)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		_, _ = w.Write(b)
+	}))
+	defer srv.Close()
+
+	res, err := Run(context.Background(), Config{Endpoint: srv.URL, Environment: "test", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if spans != Expected.Spans || len(res.Spans) != Expected.Spans {
+		t.Errorf("spans: received %d, recorded %d, want %d", spans, len(res.Spans), Expected.Spans)
+	}
+	if logs != Expected.Logs || len(res.Logs) != Expected.Logs {
+		t.Errorf("logs: received %d, recorded %d, want %d", logs, len(res.Logs), Expected.Logs)
+	}
+	if resAttrs["service.name"] != "tl-engine" || resAttrs["deployment.environment.name"] != "test" {
+		t.Errorf("resource attributes: %v", resAttrs)
+	}
+}
+
+func TestRunBadEndpoint(t *testing.T) {
+	if _, err := Run(context.Background(), Config{Endpoint: "127.0.0.1:4318"}); err == nil {
+		t.Fatal("want an error for an endpoint without scheme")
+	}
+}
