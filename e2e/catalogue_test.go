@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/posthogexporter/posthogexporter/internal/demotelemetry"
+	"github.com/posthogexporter/posthogexporter/internal/posthogtest"
+)
+
+// wantEvent is what the catalogue must make of one span or log record. The
+// expectations are derived here, independently of the exporter, from what the
+// demo service recorded through the SDK, following the catalogue's
+// documented rules (testdata/config/tl-engine.yaml, README "Event catalogue").
+type wantEvent struct {
+	name, distinctID string
+	at               time.Time
+	props            map[string]any // string, int64 or bool
+}
+
+// TestCatalogueEndToEnd runs the demo service's telemetry through the built
+// collector with testdata/config/tl-engine.yaml, unchanged but for its ports,
+// and checks all 13 events of the brief with their properties, identity and
+// timestamps.
+func TestCatalogueEndToEnd(t *testing.T) {
+	bin := collectorBin(t)
+	ph := posthogtest.NewServer(posthogtest.WithAPIKey("phc_catalogue"))
+	srv := httptest.NewServer(ph)
+	defer srv.Close()
+
+	grpcPort, httpPort := freePort(t), freePort(t)
+	otlp := fmt.Sprintf("127.0.0.1:%d", httpPort)
+	config, err := filepath.Abs(filepath.Join("..", "testdata", "config", "tl-engine.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startCollectorWith(t, bin, otlp,
+		[]string{"POSTHOG_API_KEY=phc_catalogue", "POSTHOG_HOST=" + srv.URL},
+		"--config", config,
+		fmt.Sprintf("--set=receivers::otlp::protocols::grpc::endpoint=127.0.0.1:%d", grpcPort),
+		"--set=receivers::otlp::protocols::http::endpoint="+otlp,
+		"--set=processors::batch::timeout=100ms",
+		"--set=service::telemetry::metrics::level=none",
+	)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := demotelemetry.Run(ctx, demotelemetry.Config{Endpoint: "http://" + otlp, Environment: "catalogue"})
+	if err != nil {
+		t.Fatalf("sending telemetry: %v", err)
+	}
+	want := expectCatalogue(res)
+	got, err := ph.WaitForEvents(ctx, len(want))
+	if err != nil {
+		t.Fatalf("waiting for %d events: %v (got %d)", len(want), err, len(got))
+	}
+	time.Sleep(300 * time.Millisecond) // anything beyond the expected events would arrive now
+	got = ph.Events()
+	c.stop()
+
+	names := map[string]int{}
+	for _, w := range want {
+		names[w.name]++
+	}
+	if len(names) != 13 {
+		t.Fatalf("the demo telemetry should cover the 13 events of the brief, covers %d: %v", len(names), names)
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d events, want %d", len(got), len(want))
+	}
+
+	// Events are matched to expectations by name and the record's span_id.
+	byKey := map[string]posthogtest.Event{}
+	uuids := map[string]bool{}
+	for _, e := range got {
+		span, _ := e.Properties["span_id"].(string)
+		byKey[e.Name+"/"+span] = e
+		if uuids[e.UUID] {
+			t.Errorf("uuid %s sent twice", e.UUID)
+		}
+		uuids[e.UUID] = true
+	}
+	for key, w := range want {
+		e, ok := byKey[key]
+		if !ok {
+			t.Errorf("%s: no event", key)
+			continue
+		}
+		where := key
+		wantDistinct(t, where, e, w.distinctID)
+		ts, err := time.Parse(time.RFC3339Nano, e.Timestamp)
+		if err != nil {
+			t.Errorf("%s: timestamp %q: %v", where, e.Timestamp, err)
+		} else {
+			checkTime(t, where, ts, w.at)
+		}
+		props := map[string]any{"service": "tl-engine", "environment": "catalogue", "$process_person_profile": false}
+		for k, v := range w.props {
+			props[k] = v
+		}
+		for k, v := range props {
+			switch v := v.(type) {
+			case int64:
+				wantNum(t, where, e, k, v)
+			default:
+				if e.Properties[k] != v {
+					t.Errorf("%s: %s = %#v, want %#v", where, k, e.Properties[k], v)
+				}
+			}
+		}
+	}
+	counts := make([]string, 0, len(names))
+	for n, k := range names {
+		counts = append(counts, fmt.Sprintf("%s=%d", n, k))
+	}
+	sort.Strings(counts)
+	t.Logf("%d events: %v", len(got), counts)
+}
+
+// expectCatalogue derives the expected events, keyed by name and span id.
+func expectCatalogue(res *demotelemetry.Result) map[string]wantEvent {
+	want := map[string]wantEvent{}
+	add := func(spanID trace.SpanID, w wantEvent) { want[w.name+"/"+spanID.String()] = w }
+	for _, s := range res.Spans {
+		a := attrs(s.Attributes())
+		id := s.SpanContext().SpanID()
+		durMS := s.EndTime().Sub(s.StartTime()).Milliseconds()
+		failed := s.Status().Code == codes.Error
+		switch {
+		case s.Name() == "engine.execute":
+			p := map[string]any{"engine_id": a["engine.id"], "engine_type": a["engine.type"], "duration_ms": durMS, "user_id": a["enduser.id"]}
+			name, status := "engine_executed", "success"
+			if failed {
+				name, status = "engine_failed", "error"
+				p["error_type"] = a["error.type"]
+				p["error_message"] = s.Status().Description
+			}
+			p["status"] = status
+			add(id, wantEvent{name, "engine-" + str(a["engine.id"]), s.EndTime(), p})
+		case s.SpanKind() == trace.SpanKindProducer && a["messaging.destination.name"] == "engines":
+			add(id, wantEvent{"engine_queued", "engine-" + str(a["engine.id"]), s.EndTime(),
+				map[string]any{"engine_id": a["engine.id"], "queue_name": "engines", "priority": a["engine.priority"], "user_id": a["enduser.id"]}})
+		case s.SpanKind() == trace.SpanKindServer:
+			user := "anonymous"
+			if u, ok := a["enduser.id"]; ok {
+				user = str(u)
+			}
+			add(id, wantEvent{"api_request", user, s.EndTime(), map[string]any{
+				"endpoint": a["http.route"], "url_path": a["url.path"], "method": a["http.request.method"],
+				"status_code": a["http.response.status_code"], "response_time_ms": durMS}})
+			if code, _ := a["http.response.status_code"].(int64); code >= 500 {
+				add(id, wantEvent{"api_error", user, s.EndTime(), map[string]any{
+					"endpoint": a["http.route"], "method": a["http.request.method"], "status_code": code,
+					"error_type": a["error.type"], "error_message": s.Status().Description}})
+			}
+		case s.SpanKind() == trace.SpanKindConsumer && a["task.id"] != nil:
+			task := "task-" + str(a["task.id"])
+			add(id, wantEvent{"worker_task_started", task, s.StartTime(), map[string]any{
+				"task_id": a["task.id"], "task_type": a["task.type"], "queue_name": a["messaging.destination.name"]}})
+			if failed {
+				add(id, wantEvent{"worker_task_failed", task, s.EndTime(), map[string]any{
+					"task_id": a["task.id"], "task_type": a["task.type"], "error_type": a["error.type"],
+					"retry_count": a["task.retry_count"], "duration_ms": durMS}})
+			} else {
+				add(id, wantEvent{"worker_task_completed", task, s.EndTime(), map[string]any{
+					"task_id": a["task.id"], "task_type": a["task.type"], "duration_ms": durMS, "status": "success"}})
+			}
+		case s.Name() == "cache.get":
+			if a["cache.hit"] == true {
+				add(id, wantEvent{"cache_hit", "tl-engine", s.EndTime(), map[string]any{"cache_key": a["cache.key"], "cache_type": a["cache.type"], "ttl": a["cache.ttl"]}})
+			} else {
+				add(id, wantEvent{"cache_miss", "tl-engine", s.EndTime(), map[string]any{"cache_key": a["cache.key"], "cache_type": a["cache.type"]}})
+			}
+		case a["db.system.name"] != nil && s.EndTime().Sub(s.StartTime()) > 500*time.Millisecond:
+			add(id, wantEvent{"database_query_slow", "tl-engine", s.EndTime(), map[string]any{
+				"query_type": a["db.operation.name"], "table_name": a["db.collection.name"], "duration_ms": durMS}})
+		}
+	}
+	for _, r := range res.Logs {
+		a := logAttrs(r)
+		switch {
+		case r.EventName() == "rate_limit_exceeded":
+			sum := sha256.Sum256([]byte(str(a["api_key"])))
+			add(r.SpanID(), wantEvent{"rate_limit_exceeded", str(a["enduser.id"]), r.Timestamp(), map[string]any{
+				"api_key": hex.EncodeToString(sum[:]), "endpoint": a["endpoint"], "limit": a["limit"], "current": a["current"]}})
+		case a["db.client.connection.pool.name"] != nil:
+			add(r.SpanID(), wantEvent{"database_connection_pool_exhausted", "tl-engine", r.Timestamp(), map[string]any{
+				"pool_name": a["db.client.connection.pool.name"], "pool_size": a["db.client.connection.max"],
+				"active_connections": a["db.client.connection.count"], "waiting_connections": a["db.client.connection.pending_requests"]}})
+		}
+	}
+	return want
+}
+
+func attrs(kvs []attribute.KeyValue) map[string]any {
+	m := map[string]any{}
+	for _, kv := range kvs {
+		m[string(kv.Key)] = kv.Value.AsInterface()
+	}
+	return m
+}
+
+func logAttrs(r sdklog.Record) map[string]any {
+	var kvs []attribute.KeyValue
+	r.WalkAttributes(func(kv attribute.KeyValue) bool { kvs = append(kvs, kv); return true })
+	return attrs(kvs)
+}
+
+func str(v any) string { return fmt.Sprint(v) }
