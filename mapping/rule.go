@@ -207,13 +207,13 @@ func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, are
 
 	ev.PersonProfiles = r.personProfiles
 	var err error
-	if ev.Groups, err = evalGroups(ctx, tCtx, r.groups, arena); err != nil {
+	if ev.Groups, err = evalNamed(ctx, tCtx, r.groups, arena, true); err != nil {
 		return DropEvaluationError, err
 	}
-	if ev.Set, err = evalNamed(ctx, tCtx, r.set, arena); err != nil {
+	if ev.Set, err = evalNamed(ctx, tCtx, r.set, arena, false); err != nil {
 		return DropEvaluationError, err
 	}
-	if ev.SetOnce, err = evalNamed(ctx, tCtx, r.setOnce, arena); err != nil {
+	if ev.SetOnce, err = evalNamed(ctx, tCtx, r.setOnce, arena, false); err != nil {
 		return DropEvaluationError, err
 	}
 
@@ -221,7 +221,10 @@ func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, are
 	return "", nil
 }
 
-func evalNamed[K any](ctx context.Context, tCtx K, exprs []namedExpr[K], arena *[]Property) ([]Property, error) {
+// evalNamed evaluates key -> expression pairs into the arena, leaving nil
+// values out. With groupKeys, values are stringified and empty ones left out
+// too: PostHog identifies a group by a non-empty string.
+func evalNamed[K any](ctx context.Context, tCtx K, exprs []namedExpr[K], arena *[]Property, groupKeys bool) ([]Property, error) {
 	if len(exprs) == 0 {
 		return nil, nil
 	}
@@ -230,27 +233,16 @@ func evalNamed[K any](ctx context.Context, tCtx K, exprs []namedExpr[K], arena *
 		v, err := e.expr.Eval(ctx, tCtx)
 		if err != nil {
 			return nil, err
+		}
+		if groupKeys {
+			key, ok := stringify(v)
+			if !ok || key == "" {
+				continue
+			}
+			v = key
 		}
 		if v != nil {
 			*arena = append(*arena, Property{Key: e.key, Value: v})
-		}
-	}
-	return cut(*arena, start), nil
-}
-
-// evalGroups stringifies group keys: PostHog identifies a group by a string.
-func evalGroups[K any](ctx context.Context, tCtx K, exprs []namedExpr[K], arena *[]Property) ([]Property, error) {
-	if len(exprs) == 0 {
-		return nil, nil
-	}
-	start := len(*arena)
-	for _, e := range exprs {
-		v, err := e.expr.Eval(ctx, tCtx)
-		if err != nil {
-			return nil, err
-		}
-		if key, ok := stringify(v); ok && key != "" {
-			*arena = append(*arena, Property{Key: e.key, Value: key})
 		}
 	}
 	return cut(*arena, start), nil
