@@ -89,10 +89,7 @@ func (s *Sender) readResponse(resp *http.Response) response {
 // server ever echo it (removed before cutting, so no part of it survives),
 // valid UTF-8, short.
 func (s *Sender) sanitize(b []byte) string {
-	msg := string(b)
-	if s.set.APIKey != "" {
-		msg = strings.ReplaceAll(msg, s.set.APIKey, "[REDACTED]")
-	}
+	msg := redactKey(string(b), s.set.APIKey)
 	cut := len(msg) > maxMessage
 	if cut {
 		msg = msg[:maxMessage]
@@ -102,6 +99,37 @@ func (s *Sender) sanitize(b []byte) string {
 		msg += "…"
 	}
 	return msg
+}
+
+// minKeyPrefix is the shortest start of the API key that redactKey removes:
+// "phc_" and two characters of the secret.
+const minKeyPrefix = 6
+
+// redactKey replaces the key in msg with [REDACTED], and also any cut-off
+// start of it (at least minKeyPrefix bytes): a server or proxy that echoes a
+// truncated request body may cut it inside the key.
+func redactKey(msg, key string) string {
+	if key == "" {
+		return msg
+	}
+	probe := key[:min(len(key), minKeyPrefix)]
+	i := strings.Index(msg, probe)
+	if i < 0 {
+		return msg
+	}
+	var b strings.Builder
+	for i >= 0 {
+		j := len(probe)
+		for j < len(key) && i+j < len(msg) && msg[i+j] == key[j] {
+			j++
+		}
+		b.WriteString(msg[:i])
+		b.WriteString("[REDACTED]")
+		msg = msg[i+j:]
+		i = strings.Index(msg, probe)
+	}
+	b.WriteString(msg)
+	return b.String()
 }
 
 // parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP-date.
