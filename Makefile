@@ -6,6 +6,10 @@
 #   make test      go test -race ./... including the end-to-end test against
 #                  the built collector
 #   make generate  regenerate internal/metadata etc. from metadata.yaml (mdatagen)
+#   make soak      5 minutes at 2,000 spans/s with a PostHog outage every 30s
+#                  (SOAK_DURATION, SOAK_RATE, ...: see e2e/soak_test.go)
+#   make bench     load harness: CPU, RSS and losses at 10,000 spans/s against
+#                  the otlphttp baseline, max throughput (BENCH_*: cmd/benchharness)
 #   make lint      go vet + gofmt check
 #   make clean     remove _build/ and .tools/
 
@@ -22,7 +26,7 @@ GO_TEST_FLAGS ?= -race -timeout 15m
 # exporter from the working tree through a replace directive).
 GO_SOURCES := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './_build/*' -not -path './.tools/*' -not -path './e2e/*' -not -path './cmd/*')
 
-.PHONY: all build demo test e2e generate lint fmt clean tools
+.PHONY: all build demo test e2e generate lint fmt clean tools soak bench
 
 all: build
 
@@ -57,6 +61,23 @@ test: build
 
 e2e: build
 	OTELCOL_POSTHOG_BIN=$(CURDIR)/$(OTELCOL) OTELCOL_POSTHOG_REQUIRE_BIN=1 $(GO) test -count=1 -v ./e2e/
+
+# The soak test (e2e/soak_test.go) is not part of `make test`. Without -race:
+# the load generator must not compete with the collector for CPU. Its summary
+# is also written to $(DIST)/soak-summary.txt.
+soak: build
+	OTELCOL_POSTHOG_BIN=$(CURDIR)/$(OTELCOL) OTELCOL_POSTHOG_REQUIRE_BIN=1 POSTHOG_SOAK=1 \
+	SOAK_SUMMARY=$${SOAK_SUMMARY:-$(CURDIR)/$(DIST)/soak-summary.txt} \
+	$(GO) test -count=1 -v -timeout 60m -run '^TestSoak$$' ./e2e/
+
+# Load harness (cmd/benchharness), not part of `make test`: the collector
+# under fixed OTLP/HTTP load, posthog exporter vs the otlphttp baseline at
+# 10,000 spans/s, then the maximum throughput with GOMAXPROCS=1; prints one
+# table and writes it to $(DIST)/bench-result.md. About 4 minutes; for a
+# quick look: BENCH_DURATION=10s BENCH_MAX_DURATION=8s make bench.
+bench: build
+	$(GO) build -o $(DIST)/benchharness ./cmd/benchharness
+	$(DIST)/benchharness -collector $(OTELCOL) -config-dir testdata/config -out $(DIST)/bench-result.md -work $(DIST)/bench
 
 # mdatagen names the generated test package after the directory holding
 # metadata.yaml; run it through a link named after the package, so that a

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/posthogexporter/posthogexporter/mapping"
+)
+
+// tlEngineMapper builds the mapper of testdata/config/tl-engine.yaml, the
+// rules the harness runs the collector with.
+func tlEngineMapper(t *testing.T) *mapping.Mapper {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("..", "..", "testdata", "config", "tl-engine.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := cm.Sub("exporters::posthog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := map[string]any{}
+	for _, k := range []string{"error_mode", "defaults", "spans", "logs"} {
+		raw[k] = sub.Get(k)
+	}
+	cfg := mapping.NewDefaultConfig()
+	if err := confmap.NewFromStringMap(raw).Unmarshal(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapping.NewMapper(&cfg, mapping.Library{Name: "bench", Version: "0"}, componenttest.NewNopTelemetrySettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestBatchMatchesRules: the events each batch declares (and the harness
+// expects) are exactly what the tl-engine rules make of it; 10% of spans
+// match; spans carry about 15 attributes; ids are fresh on every stamp.
+func TestBatchMatchesRules(t *testing.T) {
+	m := tlEngineMapper(t)
+	ids := newIDGen()
+	seenSpan := map[[8]byte]bool{}
+	for seed := range uint64(5) {
+		b := newBatch(rand.New(rand.NewPCG(seed, 7)), 100)
+		if b.matching != 10 || b.expectedN != 10 {
+			t.Errorf("seed %d: %d matching spans, %d events; want 10 and 10", seed, b.matching, b.expectedN)
+		}
+		for round := range 2 {
+			b.stamp(ids, time.Now())
+			res := &mapping.Result{}
+			if err := m.MapTraces(context.Background(), b.td, res); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int{}
+			for _, ev := range res.Events {
+				got[ev.Name]++
+			}
+			if d := diffCounts(toInt64(b.expected), toInt64(got)); d != "" {
+				t.Errorf("seed %d round %d: events (got/want): %s", seed, round, d)
+			}
+			for i, s := range b.spans {
+				if n := s.Attributes().Len(); n < 14 || n > 16 {
+					t.Errorf("span %q has %d attributes, want about 15", s.Name(), n)
+				}
+				if i == 0 && s.EndTimestamp() <= s.StartTimestamp() {
+					t.Errorf("span %q: end %v not after start %v", s.Name(), s.EndTimestamp(), s.StartTimestamp())
+				}
+				id := s.SpanID()
+				if seenSpan[id] {
+					t.Fatalf("span id %v handed out twice", id)
+				}
+				seenSpan[id] = true
+			}
+		}
+	}
+	// A batch size that is not a multiple of the mix keeps the proportions roughly.
+	if b := newBatch(rand.New(rand.NewPCG(1, 1)), 250); len(b.spans) != 250 || b.matching < 20 || b.matching > 30 {
+		t.Errorf("batch of 250: %d spans, %d matching", len(b.spans), b.matching)
+	}
+}
+
+func toInt64(m map[string]int) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range m {
+		out[k] = int64(v)
+	}
+	return out
+}
+
+func TestParseProc(t *testing.T) {
+	stat := "4242 (otelcol (x) y) S 1 4242 4242 0 -1 4194560 2279 0 0 0 1234 567 0 0 20 0 12 0 98765 1301452800 11364 18446744073709551615"
+	ticks, err := parseStatCPU(stat)
+	if err != nil || ticks != 1234+567 {
+		t.Errorf("parseStatCPU = %d, %v; want 1801", ticks, err)
+	}
+	if _, err := parseStatCPU("4242 (short) S 1 2"); err == nil {
+		t.Error("parseStatCPU accepted a short line")
+	}
+	status := "Name:\totelcol-posthog\nVmPeak:\t 1301452 kB\nVmHWM:\t   52000 kB\nVmRSS:\t   45456 kB\nRssAnon:\t   30000 kB\n"
+	if kib, err := parseStatusRSS(status); err != nil || kib != 45456 {
+		t.Errorf("parseStatusRSS = %d, %v; want 45456", kib, err)
+	}
+	if _, err := parseStatusRSS("Name:\tx\n"); err == nil {
+		t.Error("parseStatusRSS accepted a status without VmRSS")
+	}
+	busy, total, err := parseHostCPU("cpu  100 5 50 800 40 3 2 0 10 0\ncpu0 1 2 3 4\n")
+	if err != nil || total != 1000 || busy != 160 {
+		t.Errorf("parseHostCPU = %d/%d, %v; want 160/1000", busy, total, err)
+	}
+}
+
+func TestFormatTable(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 58476: "58,476", 1234567: "1,234,567", -1500: "-1,500"} {
+		if got := fmtInt(n); got != want {
+			t.Errorf("fmtInt(%d) = %q, want %q", n, got, want)
+		}
+	}
+	rows := []runResult{
+		{spec: runSpec{label: "1", exporter: expPostHog, rate: 10000}, inRate: 10003.4, outRate: 1000.2, cpuPct: 9.87, rssAvg: 45.04, rssMax: 47.2,
+			sent: 350000, expected: 35000, received: 35000, ok: true, verdict: "ok"},
+		{spec: runSpec{label: "2", exporter: expOTLPHTTP, rate: 10000}, inRate: 9999, outRate: 9990, cpuPct: 14, rssAvg: 50, rssMax: 51,
+			sent: 350000, expected: 350000, received: 349900, lost: 100, verdict: "lost 100 | x"},
+		{spec: runSpec{label: "3.1", exporter: expPostHog, rate: 80000, gomaxprocs: "1"}, verdict: "error: boom"},
+	}
+	got := formatTable(rows, 2)
+	lines := strings.Split(strings.TrimSpace(got), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("want a header, a rule and 3 rows, got:\n%s", got)
+	}
+	for i, want := range []string{
+		"| 1 | posthog (tl-engine rules) | default (2) | 10,000 | 10,003 | 1,000 events | 9.9 | 45.0 / 47.2 | 350,000 | 35,000 | 35,000 | 0 | ok |",
+		"| 2 | otlphttp (baseline) | default (2) | 10,000 | 9,999 | 9,990 spans | 14.0 | 50.0 / 51.0 | 350,000 | 350,000 | 349,900 | 100 | lost 100 \\| x |",
+		"| 3.1 | posthog (tl-engine rules) | 1 | 80,000 | | | | | | | | | error: boom |",
+	} {
+		if lines[2+i] != want {
+			t.Errorf("row %d:\n got %s\nwant %s", i+1, lines[2+i], want)
+		}
+	}
+	for _, l := range lines {
+		if c := strings.Count(strings.ReplaceAll(l, `\|`, ""), "|"); c != 14 {
+			t.Errorf("%d cells separators in %q, want 14", c, l)
+		}
+	}
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+// loadGen sends batches of spans to an OTLP/HTTP receiver at a fixed rate,
+// as protobuf (gzipped unless told otherwise), from a few concurrent senders
+// like the SDKs of a few service instances. Bodies are built by the senders
+// (pdata + ptraceotlp marshal): no SDK between the schedule and the wire.
+type loadGen struct {
+	url       string // http://host:port/v1/traces
+	batchSize int
+	senders   int
+	gzip      bool
+	ids       *idGen
+	client    *http.Client
+}
+
+func newLoadGen(endpoint string, batchSize, senders int, gz bool) *loadGen {
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConns:        senders,
+		MaxIdleConnsPerHost: senders,
+		IdleConnTimeout:     30 * time.Second,
+		DisableCompression:  true,
+	}
+	return &loadGen{
+		url:       endpoint + "/v1/traces",
+		batchSize: batchSize,
+		senders:   senders,
+		gzip:      gz,
+		ids:       newIDGen(),
+		client:    &http.Client{Transport: tr, Timeout: 15 * time.Second},
+	}
+}
+
+func (g *loadGen) close() { g.client.CloseIdleConnections() }
+
+// loadStats counts what the receiver accepted. Safe for concurrent use.
+type loadStats struct {
+	requests atomic.Int64 // requests answered 2xx
+	sent     atomic.Int64 // spans the receiver accepted
+	matching atomic.Int64 // of those, spans a rule matches
+	expected atomic.Int64 // events the accepted spans should make
+	refused  atomic.Int64 // spans refused (non-2xx answer or partial success)
+	failed   atomic.Int64 // requests that failed (refused or no answer)
+	late     atomic.Int64 // batches sent more than 100 ms after their time
+
+	mu       sync.Mutex
+	byEvent  map[string]int64
+	firstErr string
+}
+
+func (s *loadStats) fail(spans int, err string) {
+	s.refused.Add(int64(spans))
+	s.failed.Add(1)
+	s.mu.Lock()
+	if s.firstErr == "" {
+		s.firstErr = err
+	}
+	s.mu.Unlock()
+}
+
+func (s *loadStats) accept(b *batch) {
+	s.requests.Add(1)
+	s.sent.Add(int64(len(b.spans)))
+	s.matching.Add(int64(b.matching))
+	s.expected.Add(int64(b.expectedN))
+	s.mu.Lock()
+	if s.byEvent == nil {
+		s.byEvent = map[string]int64{}
+	}
+	for k, v := range b.expected {
+		s.byEvent[k] += int64(v)
+	}
+	s.mu.Unlock()
+}
+
+func (s *loadStats) events() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int64, len(s.byEvent))
+	for k, v := range s.byEvent {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *loadStats) err() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.firstErr
+}
+
+// run sends rate spans per second for dur, on a fixed schedule: batch n is
+// due at start + n*interval. When the senders cannot keep up (the receiver is
+// slow to answer), batches leave late and the achieved rate falls below the
+// target; run stops at most 20% after dur either way. It returns when every
+// request has been answered. ctx aborts it.
+func (g *loadGen) run(ctx context.Context, rate float64, dur time.Duration, st *loadStats) {
+	interval := time.Duration(float64(time.Second) * float64(g.batchSize) / rate)
+	work := make(chan time.Time, g.senders)
+	var wg sync.WaitGroup
+	for i := range g.senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.sender(uint64(i), work, st)
+		}()
+	}
+	defer func() {
+		close(work)
+		wg.Wait()
+	}()
+
+	start := time.Now()
+	total := int64(dur / interval)
+	hardStop := start.Add(dur + dur/5)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	for n := int64(0); n < total; n++ {
+		due := start.Add(time.Duration(n) * interval)
+		if d := time.Until(due); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return
+			}
+		} else if time.Now().After(hardStop) {
+			return
+		}
+		select {
+		case work <- due:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// sender builds and posts one batch per tick. Each sender owns a few batches
+// (different attribute values), stamped with fresh ids before each send.
+func (g *loadGen) sender(seed uint64, work <-chan time.Time, st *loadStats) {
+	r := rand.New(rand.NewPCG(seed, uint64(time.Now().UnixNano())))
+	batches := make([]*batch, 4)
+	for i := range batches {
+		batches[i] = newBatch(r, g.batchSize)
+	}
+	var zbuf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestSpeed)
+	var respBuf bytes.Buffer
+	for n := 0; ; n++ {
+		due, ok := <-work
+		if !ok {
+			return
+		}
+		now := time.Now()
+		if now.Sub(due) > 100*time.Millisecond {
+			st.late.Add(1)
+		}
+		b := batches[n%len(batches)]
+		b.stamp(g.ids, now)
+		raw, err := ptraceotlp.NewExportRequestFromTraces(b.td).MarshalProto()
+		if err != nil {
+			st.fail(len(b.spans), "marshal: "+err.Error())
+			continue
+		}
+		body := raw
+		if g.gzip {
+			zbuf.Reset()
+			zw.Reset(&zbuf)
+			_, _ = zw.Write(raw)
+			_ = zw.Close()
+			body = zbuf.Bytes()
+		}
+		g.post(b, body, &respBuf, st)
+	}
+}
+
+func (g *loadGen) post(b *batch, body []byte, respBuf *bytes.Buffer, st *loadStats) {
+	req, err := http.NewRequest(http.MethodPost, g.url, bytes.NewReader(body))
+	if err != nil {
+		st.fail(len(b.spans), err.Error())
+		return
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	if g.gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	resp, err := g.client.Do(req)
+	if err != nil {
+		st.fail(len(b.spans), err.Error())
+		return
+	}
+	respBuf.Reset()
+	_, _ = io.Copy(respBuf, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		st.fail(len(b.spans), fmt.Sprintf("HTTP %d: %.200s", resp.StatusCode, respBuf.String()))
+		return
+	}
+	er := ptraceotlp.NewExportResponse()
+	if respBuf.Len() > 0 && er.UnmarshalProto(respBuf.Bytes()) == nil {
+		if n := er.PartialSuccess().RejectedSpans(); n > 0 {
+			// The receiver does not say which spans it refused: count the
+			// whole batch as refused.
+			st.fail(len(b.spans), fmt.Sprintf("partial success: %d spans rejected: %s", n, er.PartialSuccess().ErrorMessage()))
+			return
+		}
+	}
+	st.accept(b)
+}

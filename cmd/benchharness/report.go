@@ -1,0 +1,167 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Targets of issue 7 for run 1.
+const (
+	targetCPUPct = 15.0
+	targetRSSMiB = 100.0
+)
+
+// formatReport renders the results as Markdown: the table, what it says about
+// the targets, and how and where it was measured.
+func formatReport(s settings, m machineInfo, results []runResult, best *runResult) string {
+	var b strings.Builder
+	b.WriteString("### `make bench` result\n\n")
+	b.WriteString(formatTable(results, m.nproc))
+	b.WriteString("\n")
+
+	var ph, base *runResult
+	var firstBad *runResult
+	for i := range results {
+		r := &results[i]
+		switch {
+		case r.spec.label == "1":
+			ph = r
+		case r.spec.label == "2":
+			base = r
+		case r.spec.maxStep && !r.ok && (firstBad == nil || r.spec.rate < firstBad.spec.rate) && (best == nil || r.spec.rate > best.spec.rate):
+			firstBad = r
+		}
+	}
+	if ph != nil && ph.verdict != "" && !strings.HasPrefix(ph.verdict, "error") {
+		fmt.Fprintf(&b, "- **Run 1 against the targets** (%s spans/s, %d%% matching): CPU %.1f%% of a core (target ≤ %.0f%%: %s), RSS max %.1f MiB (≤ %.0f MiB: %s), nothing lost and uuids unique: %s.\n",
+			fmtInt(int64(ph.spec.rate)), pct(ph.matching, ph.sent), ph.cpuPct, targetCPUPct, met(ph.cpuPct <= targetCPUPct),
+			ph.rssMax, targetRSSMiB, met(ph.rssMax <= targetRSSMiB), met(ph.lost == 0 && ph.dups == 0 && ph.rejectedByStandin == 0))
+	}
+	if ph != nil && base != nil && base.cpuPct > 0 && base.verdict != "" && !strings.HasPrefix(base.verdict, "error") {
+		fmt.Fprintf(&b, "- **Against the baseline** (otlphttp forwarding the same spans): %.2f× its CPU (%.1f%% vs %.1f%% of a core), RSS max %.1f vs %.1f MiB.\n",
+			ph.cpuPct/base.cpuPct, ph.cpuPct, base.cpuPct, ph.rssMax, base.rssMax)
+	}
+	if s.runs["max"] {
+		switch {
+		case best != nil:
+			fmt.Fprintf(&b, "- **Maximum sustained throughput, GOMAXPROCS=1** (run %s): **%s spans/s in, %s events/s out**, at %.0f%% of a core and %.1f MiB RSS max.",
+				best.spec.label, fmtInt(int64(best.inRate)), fmtInt(int64(best.outRate)), best.cpuPct, best.rssMax)
+			if firstBad != nil {
+				fmt.Fprintf(&b, " The next step tried, %s spans/s (run %s), failed: %s.", fmtInt(int64(firstBad.spec.rate)), firstBad.spec.label, firstBad.verdict)
+			} else {
+				fmt.Fprintf(&b, " No step up to BENCH_MAX_CEILING=%s spans/s failed.", fmtInt(int64(s.maxCeiling)))
+			}
+			b.WriteString(" A step passes when the receiver refused nothing, at least 97% of the target rate was sent, nothing was lost and everything was delivered within " + s.drainOK.String() + " of the last request.\n")
+		default:
+			b.WriteString("- **Maximum sustained throughput, GOMAXPROCS=1**: no step passed.\n")
+		}
+	}
+
+	b.WriteString("\nHow it was measured:\n\n")
+	var how []string
+	if s.runs["posthog"] || s.runs["otlphttp"] {
+		how = append(how, fmt.Sprintf("runs 1-2: %s warm-up + %s measured at %s spans/s", s.warmup, s.duration, fmtInt(int64(s.rate))))
+	}
+	if s.runs["max"] {
+		how = append(how, fmt.Sprintf("throughput steps: %s + %s each", s.maxWarmup, s.maxDuration))
+	}
+	fmt.Fprintf(&b, "- Command: `%s` (%s).\n", command(), strings.Join(how, "; "))
+	fmt.Fprintf(&b, "- Machine: %d × %s (nproc %d), %s, %s; load average %s at the start; %s.\n",
+		m.nproc, m.cpu, m.nproc, m.kernel, m.goVer, m.loadavg, m.date)
+	comp := "gzip"
+	if !s.gzip {
+		comp = "uncompressed"
+	}
+	fmt.Fprintf(&b, "- Load (cmd/benchharness): OTLP/HTTP protobuf (%s), %d spans per request, %d concurrent senders, on a fixed schedule. Spans of a tl-engine-like service with about 15 attributes each: in every 100, 10 match one tl-engine rule each (4 HTTP server requests, 2 cache lookups, 2 engine runs, 1 slow query, 1 queued engine) and 90 match none (40 fast SQL queries, 20 internal spans, 15 HTTP client calls, 10 redis commands, 5 gRPC calls). Every span has fresh ids.\n",
+		comp, s.batchSize, s.senders)
+	b.WriteString("- Collector: `_build/otelcol-posthog`. posthog: `testdata/config/tl-engine.yaml` as shipped (OTLP receiver, batch processor, in-memory sending queue, gzip), ports set with `--set`, delivering to the PostHog capture stand-in (internal/posthogtest, which validates requests as PostHog does). otlphttp: `testdata/config/bench-otlphttp.yaml` (same receiver and batch processor, otlphttp exporter with its defaults) delivering to an OTLP/HTTP sink. Collector metrics off; everything on 127.0.0.1.\n")
+	b.WriteString("- CPU: the collector's utime+stime from /proc/<pid>/stat over the measured window, as % of one core. RSS: VmRSS from /proc/<pid>/status every second in that window. spans/s in: spans the receiver accepted (2xx) per second; out/s: events (posthog) or spans (otlphttp) the sink received per second. sent, expected, received and lost count the whole run including warm-up; lost = expected − received after the collector's graceful shutdown.\n")
+	var cond []string
+	for _, r := range results {
+		if r.verdict == "" || strings.HasPrefix(r.verdict, "error") {
+			continue
+		}
+		cond = append(cond, fmt.Sprintf("%s: harness %.0f%% of a core, host %.0f%% busy", r.spec.label, r.harnessCPU, r.hostBusy))
+	}
+	if len(cond) > 0 {
+		fmt.Fprintf(&b, "- Competition for the CPU (the harness runs the load generator and the sinks on the same machine; host = all %d cores): %s.\n", m.nproc, strings.Join(cond, "; "))
+	}
+	for _, r := range results {
+		for _, n := range r.notes {
+			fmt.Fprintf(&b, "- Run %s: %s\n", r.spec.label, n)
+		}
+	}
+	return b.String()
+}
+
+// formatTable renders one row per run.
+func formatTable(results []runResult, nproc int) string {
+	var b strings.Builder
+	b.WriteString("| run | exporter | GOMAXPROCS | target spans/s | spans/s in | out/s | CPU % of a core | RSS avg / max MiB | sent (spans) | expected out | received | lost | result |\n")
+	b.WriteString("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+	for _, r := range results {
+		exp := "posthog (tl-engine rules)"
+		unit := "events"
+		if r.spec.exporter == expOTLPHTTP {
+			exp = "otlphttp (baseline)"
+			unit = "spans"
+		}
+		procs := fmt.Sprintf("default (%d)", nproc)
+		if r.spec.gomaxprocs != "" {
+			procs = r.spec.gomaxprocs
+		}
+		if strings.HasPrefix(r.verdict, "error") {
+			msg, _, _ := strings.Cut(r.verdict, "\n") // the log's tail was printed while running
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | | | | | | | | | %s |\n",
+				r.spec.label, exp, procs, fmtInt(int64(r.spec.rate)), mdEscape(strings.TrimSuffix(msg, ":")))
+			continue
+		}
+		result := r.verdict
+		if r.ok {
+			result = "ok"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s %s | %.1f | %.1f / %.1f | %s | %s | %s | %s | %s |\n",
+			r.spec.label, exp, procs, fmtInt(int64(r.spec.rate)),
+			fmtInt(int64(r.inRate+0.5)), fmtInt(int64(r.outRate+0.5)), unit,
+			r.cpuPct, r.rssAvg, r.rssMax,
+			fmtInt(r.sent), fmtInt(r.expected), fmtInt(r.received), fmtInt(r.lost),
+			mdEscape(result))
+	}
+	return b.String()
+}
+
+func met(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**not met**"
+}
+
+func pct(a, b int64) int64 {
+	if b == 0 {
+		return 0
+	}
+	return (100*a + b/2) / b
+}
+
+func mdEscape(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// fmtInt writes n with thousands separators: 10000 -> "10,000".
+func fmtInt(n int64) string {
+	if n < 0 {
+		return "-" + fmtInt(-n)
+	}
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,444 @@
+package main
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// The load: batches of spans that look like the tl-engine service under
+// load (see internal/demotelemetry for its instrumentation and
+// testdata/config/tl-engine.yaml for the rules). In every 100 spans, 10
+// match exactly one rule each and 90 match none, the hot path of an
+// exporter that picks a few spans out of many:
+//
+//	matching (1 event each)               not matching
+//	 4 HTTP server spans   api_request     40 fast DB queries (postgresql, 1-40 ms)
+//	 1 cache.get hit       cache_hit       20 internal spans (engine.plan, auth.verify_token, ...)
+//	 1 cache.get miss      cache_miss      15 outgoing HTTP client spans
+//	 1 engine.execute ok   engine_executed 10 redis commands (SET, HGET, EXPIRE, ...)
+//	 1 engine.execute err  engine_failed    5 gRPC client calls
+//	 1 slow DB query       database_query_slow
+//	 1 publish engines     engine_queued
+//
+// Every span carries about 15 attributes. TestBatchMatchesRules checks the
+// declared events against the real mapper and rules.
+
+// mixEntry is one kind of span in a batch of 100.
+type mixEntry struct {
+	count int
+	event string // the one event the tl-engine rules make of it; "" for none
+	build func(r *rand.Rand, s ptrace.Span) (scope string, dur time.Duration)
+}
+
+var mix = []mixEntry{
+	{4, "api_request", serverSpan},
+	{1, "cache_hit", func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return cacheGet(r, s, true) }},
+	{1, "cache_miss", func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return cacheGet(r, s, false) }},
+	{1, "engine_executed", func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return engineExecute(r, s, false) }},
+	{1, "engine_failed", func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return engineExecute(r, s, true) }},
+	{1, "database_query_slow", func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return dbQuery(r, s, true) }},
+	{1, "engine_queued", publishEngines},
+	{40, "", func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return dbQuery(r, s, false) }},
+	{20, "", internalSpan},
+	{15, "", httpClientSpan},
+	{10, "", redisCommand},
+	{5, "", grpcClientSpan},
+}
+
+// mixSize is the number of spans in one round of the mix (100).
+var mixSize = func() int {
+	n := 0
+	for _, m := range mix {
+		n += m.count
+	}
+	return n
+}()
+
+// batch is one request's worth of spans. The pdata is reused: before each
+// send, stamp gives every span fresh ids and times. Not safe for concurrent use.
+type batch struct {
+	td        ptrace.Traces
+	spans     []ptrace.Span
+	durs      []time.Duration
+	roots     []bool // server spans: no parent
+	slots     []int  // which of the batch's traces the span belongs to
+	matching  int
+	expected  map[string]int // events the tl-engine rules make of one send
+	expectedN int
+}
+
+// tracesPerBatch groups the spans of a batch into this many traces.
+const tracesPerBatch = 10
+
+// newBatch builds a batch of size spans (rounds of the mix, the last one
+// cut short), shuffled, grouped by instrumentation scope as SDKs send them.
+func newBatch(r *rand.Rand, size int) *batch {
+	kinds := make([]int, 0, size)
+	for len(kinds) < size {
+		for i, m := range mix {
+			for range m.count {
+				kinds = append(kinds, i)
+			}
+		}
+	}
+	// Cut to size keeping the mix's proportions as far as possible: shuffle
+	// within each round, then cut.
+	for start := 0; start < len(kinds); start += mixSize {
+		end := min(start+mixSize, len(kinds))
+		r.Shuffle(end-start, func(i, j int) { kinds[start+i], kinds[start+j] = kinds[start+j], kinds[start+i] })
+	}
+	kinds = kinds[:size]
+
+	b := &batch{td: ptrace.NewTraces(), expected: map[string]int{}}
+	rs := b.td.ResourceSpans().AppendEmpty()
+	resourceAttributes(r, rs.Resource().Attributes())
+	scopes := map[string]ptrace.ScopeSpans{}
+	for _, k := range kinds {
+		m := mix[k]
+		s := ptrace.NewSpan()
+		scope, dur := m.build(r, s)
+		ss, ok := scopes[scope]
+		if !ok {
+			ss = rs.ScopeSpans().AppendEmpty()
+			ss.Scope().SetName(scope)
+			ss.Scope().SetVersion("1.4.2")
+			scopes[scope] = ss
+		}
+		dst := ss.Spans().AppendEmpty()
+		s.MoveTo(dst)
+		b.spans = append(b.spans, dst)
+		b.durs = append(b.durs, dur)
+		b.roots = append(b.roots, dst.Kind() == ptrace.SpanKindServer)
+		b.slots = append(b.slots, r.IntN(tracesPerBatch))
+		if m.event != "" {
+			b.matching++
+			b.expected[m.event]++
+			b.expectedN++
+		}
+	}
+	return b
+}
+
+// idGen hands out trace and span ids unique within a run (a random prefix and
+// a counter), so that every span is a new record with a new event uuid.
+type idGen struct {
+	prefix uint64
+	seq    atomic.Uint64
+}
+
+func newIDGen() *idGen {
+	return &idGen{prefix: rand.Uint64() | 1}
+}
+
+func (g *idGen) next() uint64 { return g.seq.Add(1) }
+
+func (g *idGen) spanID() pcommon.SpanID {
+	var id pcommon.SpanID
+	binary.BigEndian.PutUint64(id[:], g.prefix^(g.next()<<1))
+	return id
+}
+
+func (g *idGen) traceID() pcommon.TraceID {
+	var id pcommon.TraceID
+	binary.BigEndian.PutUint64(id[:8], g.prefix)
+	binary.BigEndian.PutUint64(id[8:], g.next())
+	return id
+}
+
+// stamp gives every span of b new ids and times ending just before now.
+func (b *batch) stamp(ids *idGen, now time.Time) {
+	var traces [tracesPerBatch]pcommon.TraceID
+	var parents [tracesPerBatch]pcommon.SpanID
+	for i := range traces {
+		traces[i] = ids.traceID()
+		parents[i] = ids.spanID()
+	}
+	for i, s := range b.spans {
+		end := now.Add(-time.Duration(i) * 50 * time.Microsecond)
+		s.SetTraceID(traces[b.slots[i]])
+		s.SetSpanID(ids.spanID())
+		if b.roots[i] {
+			s.SetParentSpanID(pcommon.SpanID{})
+		} else {
+			s.SetParentSpanID(parents[b.slots[i]])
+		}
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(end.Add(-b.durs[i])))
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
+	}
+}
+
+// ---- span kinds ------------------------------------------------------------
+
+func pick[T any](r *rand.Rand, xs ...T) T { return xs[r.IntN(len(xs))] }
+
+func ms(r *rand.Rand, lo, hi int) time.Duration {
+	return time.Duration(lo*1000+r.IntN((hi-lo)*1000+1)) * time.Microsecond
+}
+
+func user(r *rand.Rand) string   { return fmt.Sprintf("user-%d", 1+r.IntN(5000)) }
+func engine(r *rand.Rand) string { return fmt.Sprintf("eng-%d", 1+r.IntN(100000)) }
+func ip(r *rand.Rand) string     { return fmt.Sprintf("10.0.%d.%d", r.IntN(256), 1+r.IntN(254)) }
+
+func code(r *rand.Rand, a pcommon.Map, fn, file string) {
+	a.PutStr("code.function.name", fn)
+	a.PutStr("code.file.path", file)
+	a.PutInt("code.line.number", int64(20+r.IntN(400)))
+	a.PutInt("thread.id", int64(1+r.IntN(64)))
+}
+
+func resourceAttributes(r *rand.Rand, a pcommon.Map) {
+	a.PutStr("service.name", "tl-engine")
+	a.PutStr("service.version", "1.4.2")
+	a.PutStr("service.namespace", "tl")
+	a.PutStr("service.instance.id", fmt.Sprintf("tl-engine-%08x", r.Uint32()))
+	a.PutStr("deployment.environment.name", "bench")
+	a.PutStr("host.name", fmt.Sprintf("ip-10-0-%d-%d", r.IntN(256), r.IntN(256)))
+	a.PutStr("host.arch", "amd64")
+	a.PutStr("os.type", "linux")
+	a.PutInt("process.pid", int64(1000+r.IntN(30000)))
+	a.PutStr("process.runtime.name", "go")
+	a.PutStr("process.runtime.version", "go1.26.8")
+	a.PutStr("telemetry.sdk.name", "opentelemetry")
+	a.PutStr("telemetry.sdk.language", "go")
+	a.PutStr("telemetry.sdk.version", "1.47.0")
+}
+
+var routes = []struct{ method, route, path string }{
+	{"GET", "/api/v1/engines/{engine_id}", "/api/v1/engines/%s"},
+	{"GET", "/api/v1/engines", "/api/v1/engines"},
+	{"POST", "/api/v1/engines/execute", "/api/v1/engines/execute"},
+	{"POST", "/api/v1/engines/{engine_id}/queue", "/api/v1/engines/%s/queue"},
+	{"GET", "/api/v1/engines/{engine_id}/runs", "/api/v1/engines/%s/runs"},
+	{"GET", "/api/v1/reports/usage", "/api/v1/reports/usage"},
+}
+
+// serverSpan: an HTTP request to the API that did not fail (no 5xx).
+func serverSpan(r *rand.Rand, s ptrace.Span) (string, time.Duration) {
+	rt := pick(r, routes...)
+	path := rt.path
+	if path != rt.route {
+		path = fmt.Sprintf(rt.path, engine(r))
+	}
+	s.SetName(rt.method + " " + rt.route)
+	s.SetKind(ptrace.SpanKindServer)
+	a := s.Attributes()
+	a.PutStr("http.request.method", rt.method)
+	a.PutStr("http.route", rt.route)
+	a.PutStr("url.path", path)
+	a.PutStr("url.scheme", "https")
+	a.PutStr("server.address", "api.tl-engine.example")
+	a.PutInt("server.port", 443)
+	a.PutStr("network.protocol.version", "1.1")
+	a.PutStr("client.address", ip(r))
+	a.PutStr("network.peer.address", ip(r))
+	a.PutInt("network.peer.port", int64(30000+r.IntN(30000)))
+	a.PutStr("user_agent.original", pick(r, "tl-cli/2.3.0 (linux; amd64)", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15", "python-requests/2.32.3"))
+	a.PutInt("http.response.status_code", pick[int64](r, 200, 200, 200, 201, 202, 304, 404, 429))
+	a.PutInt("http.request.body.size", int64(r.IntN(4096)))
+	a.PutInt("http.response.body.size", int64(200+r.IntN(20000)))
+	a.PutStr("enduser.id", user(r))
+	return "tl-engine/http", ms(r, 5, 120)
+}
+
+func cacheGet(r *rand.Rand, s ptrace.Span, hit bool) (string, time.Duration) {
+	s.SetName("cache.get")
+	s.SetKind(ptrace.SpanKindClient)
+	a := s.Attributes()
+	a.PutStr("cache.key", "engine:"+engine(r))
+	a.PutStr("cache.type", "redis")
+	a.PutBool("cache.hit", hit)
+	if hit {
+		a.PutInt("cache.ttl", int64(1+r.IntN(3600)))
+	}
+	a.PutStr("db.system.name", "redis")
+	a.PutStr("db.operation.name", "GET")
+	a.PutStr("db.namespace", "0")
+	a.PutStr("server.address", "redis.internal")
+	a.PutInt("server.port", 6379)
+	a.PutStr("network.peer.address", ip(r))
+	a.PutInt("network.peer.port", 6379)
+	code(r, a, "tl-engine/internal/cache.(*Client).Get", "/src/tl-engine/internal/cache/client.go")
+	return "tl-engine/cache", ms(r, 0, 3)
+}
+
+func engineExecute(r *rand.Rand, s ptrace.Span, fail bool) (string, time.Duration) {
+	id := engine(r)
+	s.SetName("engine.execute")
+	s.SetKind(ptrace.SpanKindInternal)
+	a := s.Attributes()
+	a.PutStr("engine.id", id)
+	a.PutStr("engine.type", pick(r, "ml_pipeline", "data_transform", "report_builder"))
+	a.PutStr("engine.version", pick(r, "3.2.0", "3.2.1", "3.3.0"))
+	a.PutInt("engine.step_count", int64(1+r.IntN(40)))
+	a.PutInt("engine.input.bytes", int64(r.IntN(1<<20)))
+	a.PutInt("engine.output.bytes", int64(r.IntN(1<<20)))
+	a.PutInt("engine.attempt", 1)
+	a.PutStr("engine.region", pick(r, "eu-west-1", "us-east-1"))
+	a.PutStr("enduser.id", user(r))
+	a.PutBool("engine.cache_enabled", r.IntN(2) == 0)
+	a.PutStr("thread.name", "engine-worker")
+	code(r, a, "tl-engine/internal/engine.(*Runner).Execute", "/src/tl-engine/internal/engine/runner.go")
+	if fail {
+		a.PutStr("error.type", "TimeoutError")
+		s.Status().SetCode(ptrace.StatusCodeError)
+		s.Status().SetMessage("engine " + id + " timed out after 30s")
+		ev := s.Events().AppendEmpty()
+		ev.SetName("exception")
+		ev.Attributes().PutStr("exception.type", "TimeoutError")
+		ev.Attributes().PutStr("exception.message", "context deadline exceeded")
+	}
+	return "tl-engine/engine", ms(r, 50, 450)
+}
+
+var queries = []struct{ op, table, sql string }{
+	{"SELECT", "engines", "SELECT id, type, owner_id, config FROM engines WHERE id = $1"},
+	{"SELECT", "engine_runs", "SELECT id, status, started_at FROM engine_runs WHERE engine_id = $1 ORDER BY started_at DESC LIMIT 50"},
+	{"INSERT", "engine_runs", "INSERT INTO engine_runs (engine_id, status, started_at) VALUES ($1, $2, $3)"},
+	{"UPDATE", "engine_runs", "UPDATE engine_runs SET status = $1, finished_at = $2 WHERE id = $3"},
+	{"SELECT", "users", "SELECT id, email, plan FROM users WHERE id = $1"},
+	{"UPDATE", "reports", "UPDATE reports SET payload = $1 WHERE id = $2"},
+}
+
+func dbQuery(r *rand.Rand, s ptrace.Span, slow bool) (string, time.Duration) {
+	q := pick(r, queries...)
+	s.SetName(q.op + " " + q.table)
+	s.SetKind(ptrace.SpanKindClient)
+	a := s.Attributes()
+	a.PutStr("db.system.name", "postgresql")
+	a.PutStr("db.namespace", "tl_engine")
+	a.PutStr("db.operation.name", q.op)
+	a.PutStr("db.collection.name", q.table)
+	a.PutStr("db.query.text", q.sql)
+	a.PutStr("server.address", "postgres.internal")
+	a.PutInt("server.port", 5432)
+	a.PutStr("network.peer.address", ip(r))
+	a.PutInt("network.peer.port", 5432)
+	a.PutInt("db.response.returned_rows", int64(r.IntN(50)))
+	a.PutStr("db.client.connection.pool.name", "tl_engine_primary")
+	code(r, a, "tl-engine/internal/store.(*Store).query", "/src/tl-engine/internal/store/store.go")
+	if slow {
+		return "tl-engine/db", ms(r, 600, 1500)
+	}
+	return "tl-engine/db", ms(r, 1, 40)
+}
+
+func publishEngines(r *rand.Rand, s ptrace.Span) (string, time.Duration) {
+	s.SetName("publish engines")
+	s.SetKind(ptrace.SpanKindProducer)
+	a := s.Attributes()
+	a.PutStr("messaging.system", "rabbitmq")
+	a.PutStr("messaging.destination.name", "engines")
+	a.PutStr("messaging.operation.type", "send")
+	a.PutStr("messaging.operation.name", "publish")
+	a.PutStr("messaging.message.id", fmt.Sprintf("msg-%016x", r.Uint64()))
+	a.PutInt("messaging.message.body.size", int64(200+r.IntN(2000)))
+	a.PutStr("messaging.rabbitmq.destination.routing_key", "engines.execute")
+	a.PutStr("server.address", "rabbitmq.internal")
+	a.PutInt("server.port", 5672)
+	a.PutStr("engine.id", engine(r))
+	a.PutInt("engine.priority", int64(1+r.IntN(9)))
+	a.PutStr("enduser.id", user(r))
+	code(r, a, "tl-engine/internal/queue.(*Publisher).Publish", "/src/tl-engine/internal/queue/publisher.go")
+	return "tl-engine/messaging", ms(r, 1, 8)
+}
+
+var internalNames = []string{"engine.plan", "engine.validate", "engine.load_inputs", "auth.verify_token", "serialize response", "render report", "feature_flags.evaluate"}
+
+func internalSpan(r *rand.Rand, s ptrace.Span) (string, time.Duration) {
+	name := pick(r, internalNames...)
+	s.SetName(name)
+	s.SetKind(ptrace.SpanKindInternal)
+	a := s.Attributes()
+	a.PutStr("component", "tl-engine")
+	a.PutStr("engine.id", engine(r))
+	a.PutStr("enduser.id", user(r))
+	a.PutInt("app.items.count", int64(r.IntN(500)))
+	a.PutBool("app.cache.enabled", r.IntN(2) == 0)
+	a.PutStr("app.step", name)
+	a.PutInt("app.payload.bytes", int64(r.IntN(1<<16)))
+	a.PutStr("app.tenant.id", fmt.Sprintf("tenant-%d", 1+r.IntN(300)))
+	a.PutStr("app.region", pick(r, "eu-west-1", "us-east-1"))
+	a.PutStr("thread.name", "http-handler")
+	a.PutStr("code.namespace", "tl-engine/internal/api")
+	code(r, a, "tl-engine/internal/api.(*Handler)."+name, "/src/tl-engine/internal/api/handler.go")
+	return "tl-engine/engine", ms(r, 0, 15)
+}
+
+var clientCalls = []struct{ method, host, tmpl string }{
+	{"GET", "billing.internal", "/v2/accounts/{id}/plan"},
+	{"POST", "auth.internal", "/oauth2/introspect"},
+	{"GET", "flags.internal", "/api/flags"},
+	{"POST", "notify.internal", "/v1/messages"},
+}
+
+func httpClientSpan(r *rand.Rand, s ptrace.Span) (string, time.Duration) {
+	c := pick(r, clientCalls...)
+	s.SetName(c.method)
+	s.SetKind(ptrace.SpanKindClient)
+	a := s.Attributes()
+	a.PutStr("http.request.method", c.method)
+	a.PutStr("url.full", "https://"+c.host+c.tmpl)
+	a.PutStr("url.template", c.tmpl)
+	a.PutStr("url.scheme", "https")
+	a.PutStr("server.address", c.host)
+	a.PutInt("server.port", 443)
+	a.PutStr("network.protocol.version", "1.1")
+	a.PutStr("network.peer.address", ip(r))
+	a.PutInt("network.peer.port", 443)
+	a.PutInt("http.response.status_code", pick[int64](r, 200, 200, 200, 204, 404))
+	a.PutInt("http.request.body.size", int64(r.IntN(2048)))
+	a.PutInt("http.response.body.size", int64(r.IntN(8192)))
+	a.PutStr("user_agent.original", "Go-http-client/1.1")
+	a.PutInt("http.request.resend_count", 0)
+	a.PutInt("thread.id", int64(1+r.IntN(64)))
+	return "tl-engine/http", ms(r, 2, 60)
+}
+
+var redisOps = []string{"SET", "HGET", "HSET", "EXPIRE", "INCR", "MGET"}
+
+func redisCommand(r *rand.Rand, s ptrace.Span) (string, time.Duration) {
+	op := pick(r, redisOps...)
+	key := "engine:" + engine(r)
+	s.SetName(op)
+	s.SetKind(ptrace.SpanKindClient)
+	a := s.Attributes()
+	a.PutStr("db.system.name", "redis")
+	a.PutStr("db.operation.name", op)
+	a.PutStr("db.namespace", "0")
+	a.PutStr("db.query.text", op+" "+key+" ?")
+	a.PutStr("cache.key", key)
+	a.PutStr("server.address", "redis.internal")
+	a.PutInt("server.port", 6379)
+	a.PutStr("network.peer.address", ip(r))
+	a.PutInt("network.peer.port", 6379)
+	a.PutStr("network.transport", "tcp")
+	a.PutStr("thread.name", "cache-writer")
+	code(r, a, "tl-engine/internal/cache.(*Client)."+op, "/src/tl-engine/internal/cache/client.go")
+	return "tl-engine/cache", ms(r, 0, 4)
+}
+
+func grpcClientSpan(r *rand.Rand, s ptrace.Span) (string, time.Duration) {
+	method := pick(r, "Reserve", "Release", "Status")
+	s.SetName("tl.scheduler.v1.Scheduler/" + method)
+	s.SetKind(ptrace.SpanKindClient)
+	a := s.Attributes()
+	a.PutStr("rpc.system", "grpc")
+	a.PutStr("rpc.service", "tl.scheduler.v1.Scheduler")
+	a.PutStr("rpc.method", method)
+	a.PutInt("rpc.grpc.status_code", 0)
+	a.PutStr("server.address", "scheduler.internal")
+	a.PutInt("server.port", 50051)
+	a.PutStr("network.peer.address", ip(r))
+	a.PutInt("network.peer.port", 50051)
+	a.PutStr("network.transport", "tcp")
+	a.PutStr("network.type", "ipv4")
+	a.PutStr("enduser.id", user(r))
+	code(r, a, "tl-engine/internal/scheduler.(*Client)."+method, "/src/tl-engine/internal/scheduler/client.go")
+	return "tl-engine/grpc", ms(r, 1, 25)
+}
