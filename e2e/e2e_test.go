@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -58,8 +59,20 @@ func collectorBin(t *testing.T) string {
 	return abs
 }
 
+// freePort returns a port that was free a moment ago, below the kernel's
+// ephemeral range (32768-60999 by default): a port from that range (":0")
+// can be taken by an outgoing connection of a concurrent test between the
+// check and the collector's bind.
 func freePort(t *testing.T) int {
 	t.Helper()
+	for range 100 {
+		p := 20000 + mrand.IntN(12000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			l.Close()
+			return p
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
