@@ -3,6 +3,7 @@ package posthogexporter // import "github.com/posthogexporter/posthogexporter"
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 	"go.opentelemetry.io/collector/component"
@@ -102,15 +103,35 @@ func (e *posthogExporter) shutdown(context.Context) error {
 }
 
 func (e *posthogExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	res := &mapping.Result{}
+	res := getResult()
+	defer putResult(res)
 	err := e.mapper.MapTraces(ctx, td, res)
 	return e.deliver(ctx, res, err)
 }
 
 func (e *posthogExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	res := &mapping.Result{}
+	res := getResult()
+	defer putResult(res)
 	err := e.mapper.MapLogs(ctx, ld, res)
 	return e.deliver(ctx, res, err)
+}
+
+// Results are pooled: after a few pushes, mapping a push allocates no
+// growing slices of events and properties. Delivery is done with them when
+// Send returns.
+var resultPool = sync.Pool{New: func() any { return new(mapping.Result) }}
+
+// maxPooledEvents keeps one huge push from pinning its memory in the pool.
+const maxPooledEvents = 1 << 16
+
+func getResult() *mapping.Result { return resultPool.Get().(*mapping.Result) }
+
+func putResult(res *mapping.Result) {
+	if cap(res.Events) > maxPooledEvents {
+		return
+	}
+	res.Clear() // drop references into the push's pdata
+	resultPool.Put(res)
 }
 
 // deliver records what the mapping did and sends its events.

@@ -93,12 +93,19 @@ func (s *RuleStats) drop(reason DropReason, err error) {
 // ErrorMode returns the configured error mode, so the caller knows whether to log FirstError.
 func (m *Mapper) ErrorMode() ottl.ErrorMode { return m.errorMode }
 
+// Clear drops the events, and with them their references into the pdata
+// they came from, keeping the memory for the next call. A caller that
+// pools Results clears them before putting them back.
+func (r *Result) Clear() {
+	clear(r.Events)
+	r.Events = r.Events[:0]
+	clear(r.arena)
+	r.arena = r.arena[:0]
+}
+
 // reset empties res for a new call, keeping its memory.
 func resetResult[K any](res *Result, rules []*rule[K]) {
-	clear(res.Events) // drop references into the previous call's pdata
-	res.Events = res.Events[:0]
-	clear(res.arena)
-	res.arena = res.arena[:0]
+	res.Clear()
 	if cap(res.Stats) < len(rules) {
 		res.Stats = make([]RuleStats, len(rules))
 	}
