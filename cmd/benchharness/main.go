@@ -305,6 +305,9 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	if spec.gomaxprocs != "" {
 		env = append(env, "GOMAXPROCS="+spec.gomaxprocs)
 	}
+	// BENCH_COLLECTOR_ARGS adds arguments to every collector, for experiments
+	// ("--set=processors::batch::send_batch_size=2000"); the report names them.
+	args = append(args, strings.Fields(os.Getenv("BENCH_COLLECTOR_ARGS"))...)
 	slug := fmt.Sprintf("run%s-%s-%d", spec.label, spec.exporter, spec.rate)
 	col, err := startCollector(ctx, s.bin, args, env, filepath.Join(s.workDir, slug+".log"))
 	if err != nil {

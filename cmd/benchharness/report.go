@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -67,6 +68,9 @@ func formatReport(s settings, m machineInfo, results []runResult, best *runResul
 		how = append(how, fmt.Sprintf("throughput steps: %s + %s each", s.maxWarmup, s.maxDuration))
 	}
 	fmt.Fprintf(&b, "- Command: `%s` (%s).\n", command(), strings.Join(how, "; "))
+	if extra := os.Getenv("BENCH_COLLECTOR_ARGS"); extra != "" {
+		fmt.Fprintf(&b, "- Extra collector arguments (BENCH_COLLECTOR_ARGS): `%s`.\n", extra)
+	}
 	fmt.Fprintf(&b, "- Machine: %d × %s (nproc %d), %s, %s; load average %s at the start; %s.\n",
 		m.nproc, m.cpu, m.nproc, m.kernel, m.goVer, m.loadavg, m.date)
 	comp := "gzip"
