@@ -126,6 +126,22 @@ func BenchmarkMapSpanNoMatch(b *testing.B) {
 	}
 }
 
+// BenchmarkMapSpanNoMatchFullOTTL is the same span with every condition
+// evaluated by OTTL, without the prefilter: the ratio to
+// BenchmarkMapSpanNoMatch is what the prefilter saves.
+func BenchmarkMapSpanNoMatchFullOTTL(b *testing.B) {
+	m, td := benchMapper(b, "span"), benchSpan("cache.get")
+	m.noPrefilter = true
+	res := &Result{}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = m.MapTraces(context.Background(), td, res)
+		if len(res.Events) != 0 {
+			b.Fatal("matched")
+		}
+	}
+}
+
 func BenchmarkMapSpanOneMatch(b *testing.B) {
 	m, td := benchMapper(b, "span"), benchSpan("engine.execute")
 	res := &Result{}
