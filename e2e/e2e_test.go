@@ -126,26 +126,7 @@ func startCollector(t *testing.T, bin, config, otlpHTTP string) *collector {
 // variables ("POSTHOG_HOST=..."), and waits until otlpHTTP accepts connections.
 func startCollectorWith(t *testing.T, bin, otlpHTTP string, env []string, args ...string) *collector {
 	t.Helper()
-	c := &collector{t: t, out: &syncBuffer{}, done: make(chan struct{}), otlp: otlpHTTP}
-	c.cmd = exec.Command(bin, args...)
-	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
-	c.cmd.Env = append(os.Environ(), env...)
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.err = c.cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-c.done:
-		default:
-			_ = c.cmd.Process.Kill()
-			<-c.done
-		}
-		if t.Failed() {
-			t.Logf("collector output:\n%s", c.out.String())
-		}
-	})
-
+	c := launch(t, bin, otlpHTTP, env, args...)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		conn, err := net.DialTimeout("tcp", otlpHTTP, 200*time.Millisecond)
@@ -162,6 +143,32 @@ func startCollectorWith(t *testing.T, bin, otlpHTTP string, env []string, args .
 			t.Fatalf("collector not listening on %s after 60s:\n%s", otlpHTTP, c.out.String())
 		}
 	}
+}
+
+// launch starts the binary with args and extra environment variables, and
+// makes sure the test kills it and shows its output should the test fail.
+func launch(t *testing.T, bin, otlpHTTP string, env []string, args ...string) *collector {
+	t.Helper()
+	c := &collector{t: t, out: &syncBuffer{}, done: make(chan struct{}), otlp: otlpHTTP}
+	c.cmd = exec.Command(bin, args...)
+	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
+	c.cmd.Env = append(os.Environ(), env...)
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.err = c.cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-c.done:
+		default:
+			_ = c.cmd.Process.Kill()
+			<-c.done
+		}
+		if t.Failed() {
+			t.Logf("collector output (pid %d):\n%s", c.cmd.Process.Pid, c.out.String())
+		}
+	})
+	return c
 }
 
 // stop sends SIGTERM and requires a clean exit (status 0) within 30s.

@@ -18,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -180,24 +179,7 @@ func launchRel(t *testing.T, bin string, cfg relConfig) (*relCollector, error) {
 		t.Fatal(err)
 	}
 	otlp := fmt.Sprintf("127.0.0.1:%d", cfg.HTTPPort)
-	c := &collector{t: t, out: &syncBuffer{}, done: make(chan struct{}), otlp: otlp}
-	c.cmd = exec.Command(bin, "--config", path)
-	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.err = c.cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-c.done:
-		default:
-			_ = c.cmd.Process.Kill()
-			<-c.done
-		}
-		if t.Failed() {
-			t.Logf("collector output (pid %d):\n%s", c.cmd.Process.Pid, c.out.String())
-		}
-	})
+	c := launch(t, bin, otlp, nil, "--config", path)
 	r := &relCollector{collector: c, cfg: cfg, otlp: otlp}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
