@@ -3,6 +3,7 @@ package mapping
 import (
 	"regexp"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -12,7 +13,8 @@ import (
 // hot path. Before OTTL evaluates a condition, a prefilter checks what the
 // condition plainly requires of the record: a span name, a span kind, a log
 // event name, the presence of attributes. These come from the terms the
-// condition begins with ("span.name == "x" and ..."). OTTL evaluates `and`
+// condition begins with ("span.name == "x" and ..."), and the span's
+// duration compared with a Duration literal. OTTL evaluates `and`
 // from left to right and stops at the first false term, and these terms
 // cannot fail to evaluate, so when one of them is false the whole condition
 // is false without an error: skipping it changes nothing, not even the
@@ -26,13 +28,21 @@ type condFilter struct {
 	kind     ptrace.SpanKind // span.kind must equal it, when hasKind
 	hasKind  bool
 	attrBits uint64 // attributes that must be present, as bits of an attrIndex
+	// durOp and dur: span.end_time - span.start_time must compare so with dur, when hasDur.
+	durOp  string
+	dur    time.Duration
+	hasDur bool
 }
 
 // attrIndex numbers the attribute keys that some condition requires, so a
 // record's attributes are scanned once per record, whatever the rules.
 type attrIndex struct {
-	bits  map[string]uint64
-	bloom [4]uint64 // over (length, first byte, last byte): most keys need no map look-up
+	bits map[string]uint64
+	// lengths of the indexed keys: a key of another length is passed over
+	// without reading its bytes, which in freshly received pdata are seldom
+	// in the CPU's cache.
+	lengths [4]uint64
+	bloom   [4]uint64 // over (length, first byte, last byte): most keys need no map look-up
 }
 
 // maxIndexedAttributes: requirements on more distinct keys than bits in a
@@ -43,7 +53,7 @@ func (ix *attrIndex) bit(key string) (uint64, bool) {
 	if b, ok := ix.bits[key]; ok {
 		return b, true
 	}
-	if len(ix.bits) >= maxIndexedAttributes || key == "" {
+	if len(ix.bits) >= maxIndexedAttributes || key == "" || len(key) >= 256 {
 		return 0, false
 	}
 	if ix.bits == nil {
@@ -53,6 +63,9 @@ func (ix *attrIndex) bit(key string) (uint64, bool) {
 	ix.bits[key] = b
 	h := bloomHash(key)
 	ix.bloom[h>>6] |= 1 << (h & 63)
+	if n := len(key); n < 256 {
+		ix.lengths[n>>6] |= 1 << (n & 63)
+	}
 	return b, true
 }
 
@@ -64,7 +77,7 @@ func bloomHash(key string) uint8 {
 func (ix *attrIndex) present(m pcommon.Map) uint64 {
 	var mask uint64
 	for k := range m.All() {
-		if k == "" {
+		if n := len(k); n == 0 || n >= 256 || ix.lengths[n>>6]&(1<<(n&63)) == 0 {
 			continue
 		}
 		h := bloomHash(k)
@@ -87,7 +100,31 @@ func (f *condFilter) pass(rec *record, ix *attrIndex) bool {
 	if f.attrBits != 0 && rec.attrMask(ix)&f.attrBits != f.attrBits {
 		return false
 	}
+	if f.hasDur && !compareDuration(spanDuration(rec.span), f.durOp, f.dur) {
+		return false
+	}
 	return true
+}
+
+// spanDuration is span.end_time - span.start_time exactly as OTTL computes
+// it: both timestamps as times (zero is 1970), subtracted with time.Sub.
+func spanDuration(span ptrace.Span) time.Duration {
+	return span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime())
+}
+
+func compareDuration(d time.Duration, op string, limit time.Duration) bool {
+	switch op {
+	case ">":
+		return d > limit
+	case ">=":
+		return d >= limit
+	case "<":
+		return d < limit
+	case "<=":
+		return d <= limit
+	default: // "=="
+		return d == limit
+	}
 }
 
 var (
@@ -100,6 +137,7 @@ var (
 	nameTerm      = regexp.MustCompile(`^(span\.name|log\.event_name)\s*==\s*(` + stringLit + `)$`)
 	kindTerm      = regexp.MustCompile(`^span\.kind\s*==\s*(SPAN_KIND_[A-Z]+)$`)
 	attrTerm      = regexp.MustCompile(`^(?:span|log)\.attributes\[(` + stringLit + `)\]\s*(==|<=|>=|<|>)\s*` + nonNilLiteral + `$`)
+	durationTerm  = regexp.MustCompile(`^span\.end_time\s*-\s*span\.start_time\s*(>=|<=|==|>|<)\s*Duration\("([^"\\]*)"\)$`)
 	attrNotNil    = regexp.MustCompile(`^(?:span|log)\.attributes\[(` + stringLit + `)\]\s*!=\s*nil$`)
 	spanKindNames = map[string]ptrace.SpanKind{
 		"SPAN_KIND_UNSPECIFIED": ptrace.SpanKindUnspecified,
@@ -142,6 +180,16 @@ func (f *condFilter) add(term, signal string, ix *attrIndex) bool {
 			return false
 		}
 		f.kind, f.hasKind = k, true
+		return true
+	}
+	if m := durationTerm.FindStringSubmatch(term); m != nil && signal == "span" && !f.hasDur {
+		// OTTL's Duration parses with time.ParseDuration: a literal that
+		// does not parse fails there at run time, so it is left to OTTL.
+		d, err := time.ParseDuration(m[2])
+		if err != nil {
+			return false
+		}
+		f.durOp, f.dur, f.hasDur = m[1], d, true
 		return true
 	}
 	m := attrTerm.FindStringSubmatch(term)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,7 +25,13 @@ func TestCondFilterReadsLeadingTerms(t *testing.T) {
 		{cond: `span.kind == SPAN_KIND_SERVER and span.attributes["http.response.status_code"] >= 500`, signal: "span",
 			want: condFilter{kind: ptrace.SpanKindServer, hasKind: true}, attrs: []string{"http.response.status_code"}},
 		{cond: `span.attributes["db.system.name"] != nil and span.end_time - span.start_time > Duration("500ms")`, signal: "span",
-			attrs: []string{"db.system.name"}},
+			want: condFilter{durOp: ">", dur: 500 * time.Millisecond, hasDur: true}, attrs: []string{"db.system.name"}},
+		{cond: `span.end_time - span.start_time <= Duration("1m30s")`, signal: "span",
+			want: condFilter{durOp: "<=", dur: 90 * time.Second, hasDur: true}},
+		// A literal Duration cannot parse fails in OTTL at run time: left to OTTL.
+		{cond: `span.end_time - span.start_time > Duration("soon") and span.name == "x"`, signal: "span"},
+		// Only end minus start, and only for spans.
+		{cond: `span.start_time - span.end_time > Duration("1s")`, signal: "span"},
 		{cond: `log.event_name == "rate_limit_exceeded"`, signal: "log",
 			want: condFilter{name: "rate_limit_exceeded", hasName: true}},
 		{cond: `span.attributes["cache.hit"] == true and span.name == "cache.get"`, signal: "span",
@@ -79,6 +86,8 @@ spans:
   - {name: ored, event: f, conditions: ['span.name == "x" and span.kind == SPAN_KIND_CLIENT or span.attributes["flag"] == true', 'span.attributes["code"] < 300']}
   - {name: not-nil-eq, event: g, conditions: ['span.attributes["db"] == nil and span.name == "engine.execute"']}
   - {name: ne-literal, event: h, conditions: ['span.attributes["db"] != "postgres" and span.kind == SPAN_KIND_INTERNAL']}
+  - {name: slow, event: j, conditions: ['span.end_time - span.start_time >= Duration("7ms") and span.name != "x"']}
+  - {name: fast-server, event: k, conditions: ['span.end_time - span.start_time < Duration("2ms") and span.kind == SPAN_KIND_SERVER']}
   - {name: always, event: i}
 logs:
   - {name: log-name, event: l1, distinct_id: ['"x"'], conditions: ['log.event_name == "rate_limit_exceeded" and log.attributes["limit"] > 10']}
