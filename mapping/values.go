@@ -2,7 +2,6 @@ package mapping
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -37,19 +36,10 @@ func stringify(v any) (string, bool) {
 			return "", false
 		}
 		return x.AsString(), true
-	case pcommon.Map:
-		return jsonString(x.AsRaw())
-	case pcommon.Slice:
-		return jsonString(x.AsRaw())
+	case pcommon.Map, pcommon.Slice:
+		// The same JSON the event's properties get, NaN and depth bounds included.
+		return string(appendValue(nil, x, 0)), true
 	default:
 		return fmt.Sprint(x), true
 	}
-}
-
-func jsonString(v any) (string, bool) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", false
-	}
-	return string(b), true
 }
