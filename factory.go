@@ -12,9 +12,13 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	phexporter "github.com/posthogexporter/posthogexporter/exporter"
 	"github.com/posthogexporter/posthogexporter/internal/metadata"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
+
+// Version of this exporter, sent in $lib_version and the User-Agent.
+const Version = phexporter.Version
 
 // NewFactory returns the factory of the posthog exporter.
 func NewFactory() exporter.Factory {
@@ -42,19 +46,23 @@ func createDefaultConfig() component.Config {
 }
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
-	c := cfg.(*Config)
-	e, err := newPostHogExporter(c, set)
-	if err != nil {
-		return nil, err
-	}
-	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, e.options()...)
+	return phexporter.NewTraces(ctx, set, exporterConfig(cfg.(*Config)))
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
-	c := cfg.(*Config)
-	e, err := newPostHogExporter(c, set)
-	if err != nil {
-		return nil, err
+	return phexporter.NewLogs(ctx, set, exporterConfig(cfg.(*Config)))
+}
+
+// exporterConfig is what the exporter needs of the user's configuration.
+func exporterConfig(c *Config) phexporter.Config {
+	return phexporter.Config{
+		Client:              c.ClientConfig,
+		Queue:               c.QueueConfig,
+		Retry:               c.RetryConfig,
+		APIKey:              string(c.APIKey),
+		HistoricalMigration: c.HistoricalMigration,
+		MaxBatchEvents:      c.MaxBatchEvents,
+		MaxBatchBytes:       c.MaxBatchBytes,
+		Mapping:             &c.Mapping,
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, e.options()...)
 }

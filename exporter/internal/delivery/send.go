@@ -1,4 +1,4 @@
-// Package exporter delivers mapping.Events to PostHog's batch API.
+// Package delivery delivers mapping.Events to PostHog's batch API.
 //
 // A Sender encodes each event once, packs the events into requests within
 // the configured limits, and turns PostHog's answers into what the collector's
@@ -12,7 +12,7 @@
 // retried push had already delivered are sent again; that is safe because
 // each event's uuid is derived from its source record, and PostHog
 // deduplicates events with the same uuid.
-package exporter
+package delivery
 
 import (
 	"context"
@@ -125,7 +125,7 @@ func (s *Sender) Send(ctx context.Context, events []mapping.Event) error {
 	for items := st.items; len(items) > 0 && err == nil; {
 		n := s.nextBatch(items)
 		st.bisectBudget = maxBisectRequests
-		err = s.deliver(ctx, st, items[:n])
+		err = s.sendBatch(ctx, st, items[:n])
 		items = items[n:]
 	}
 	if err != nil && consumererror.IsPermanent(err) {
@@ -157,9 +157,9 @@ func (s *Sender) putState(st *sendState) {
 	s.states.Put(st)
 }
 
-// deliver posts items as one request and acts on the answer, splitting the
+// sendBatch posts items as one request and acts on the answer, splitting the
 // request when PostHog finds it too large or refuses part of it.
-func (s *Sender) deliver(ctx context.Context, st *sendState, items []item) error {
+func (s *Sender) sendBatch(ctx context.Context, st *sendState, items []item) error {
 	resp, err := s.post(ctx, st, items)
 	if err != nil {
 		return err
@@ -221,10 +221,10 @@ func (s *Sender) deliver(ctx context.Context, st *sendState, items []item) error
 // split delivers items in two halves, stopping at the first error.
 func (s *Sender) split(ctx context.Context, st *sendState, items []item) error {
 	mid := len(items) / 2
-	if err := s.deliver(ctx, st, items[:mid]); err != nil {
+	if err := s.sendBatch(ctx, st, items[:mid]); err != nil {
 		return err
 	}
-	return s.deliver(ctx, st, items[mid:])
+	return s.sendBatch(ctx, st, items[mid:])
 }
 
 // post sends one request. An error means there was no answer.

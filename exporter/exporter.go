@@ -1,4 +1,7 @@
-package posthogexporter // import "github.com/posthogexporter/posthogexporter"
+// Package exporter is the posthog exporter: it maps records to events with
+// the rules (package mapping), and hands them to exporterhelper for queueing,
+// retries and batching, and to delivery for PostHog's batch API.
+package exporter
 
 import (
 	"context"
@@ -15,7 +18,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
-	delivery "github.com/posthogexporter/posthogexporter/exporter"
+	"github.com/posthogexporter/posthogexporter/exporter/internal/delivery"
 	"github.com/posthogexporter/posthogexporter/internal/metadata"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
@@ -23,19 +26,40 @@ import (
 // libName is what events carry in $lib, and requests in their User-Agent.
 const libName = "posthog-otel-collector-exporter"
 
+// Version of this exporter, sent in $lib_version and the User-Agent.
+const Version = "0.1.0"
+
 // posthogExporter joins the two halves: mapping turns pdata into events,
 // delivery sends them. exporterhelper around it does queueing and retries.
 type posthogExporter struct {
-	cfg       *Config
+	cfg       Config
 	settings  exporter.Settings
 	mapper    *mapping.Mapper
-	telemetry *metadata.TelemetryBuilder
-	logs      *logLimiter
+	telemetry *telemetry
+	warnings  *logLimiter
 	sender    *delivery.Sender
 }
 
-func newPostHogExporter(cfg *Config, set exporter.Settings) (*posthogExporter, error) {
-	mapper, err := mapping.NewMapper(&cfg.Mapping, mapping.Library{Name: libName, Version: Version}, set.TelemetrySettings)
+// NewTraces returns the traces exporter of cfg.
+func NewTraces(ctx context.Context, set exporter.Settings, cfg Config) (exporter.Traces, error) {
+	e, err := newPostHogExporter(cfg, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, e.options()...)
+}
+
+// NewLogs returns the logs exporter of cfg.
+func NewLogs(ctx context.Context, set exporter.Settings, cfg Config) (exporter.Logs, error) {
+	e, err := newPostHogExporter(cfg, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, e.options()...)
+}
+
+func newPostHogExporter(cfg Config, set exporter.Settings) (*posthogExporter, error) {
+	mapper, err := mapping.NewMapper(cfg.Mapping, mapping.Library{Name: libName, Version: Version}, set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
@@ -47,8 +71,8 @@ func newPostHogExporter(cfg *Config, set exporter.Settings) (*posthogExporter, e
 		cfg:       cfg,
 		settings:  set,
 		mapper:    mapper,
-		telemetry: tb,
-		logs:      newLogLimiter(set.Logger),
+		telemetry: newTelemetry(tb, set.ID),
+		warnings:  newLogLimiter(set.Logger),
 	}, nil
 }
 
@@ -60,8 +84,8 @@ func (e *posthogExporter) options() []exporterhelper.Option {
 		// The HTTP client has its own timeout (the `timeout` key): as
 		// otlphttpexporter does, exporterhelper's is turned off.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
-		exporterhelper.WithRetry(e.cfg.RetryConfig),
-		exporterhelper.WithQueue(e.cfg.QueueConfig),
+		exporterhelper.WithRetry(e.cfg.Retry),
+		exporterhelper.WithQueue(e.cfg.Queue),
 	}
 }
 
@@ -71,23 +95,23 @@ func (e *posthogExporter) start(ctx context.Context, host component.Host) error 
 	}
 	// The body is gzipped by the sender, which must see both sizes for its
 	// metrics and split oversized requests; the client must not compress again.
-	clientCfg := e.cfg.ClientConfig
+	clientCfg := e.cfg.Client
 	clientCfg.Compression = ""
 	client, err := clientCfg.ToClient(ctx, host.GetExtensions(), e.settings.TelemetrySettings)
 	if err != nil {
 		return fmt.Errorf("creating the HTTP client: %w", err)
 	}
 	sender, err := delivery.NewSender(client, delivery.Settings{
-		Endpoint:            e.cfg.ClientConfig.Endpoint,
-		APIKey:              string(e.cfg.APIKey),
+		Endpoint:            e.cfg.Client.Endpoint,
+		APIKey:              e.cfg.APIKey,
 		HistoricalMigration: e.cfg.HistoricalMigration,
-		Gzip:                e.cfg.ClientConfig.Compression == "gzip",
-		GzipLevel:           int(e.cfg.ClientConfig.CompressionParams.Level),
+		Gzip:                e.cfg.Client.Compression == "gzip",
+		GzipLevel:           int(e.cfg.Client.CompressionParams.Level),
 		MaxBatchEvents:      e.cfg.MaxBatchEvents,
 		MaxBatchBytes:       e.cfg.MaxBatchBytes,
 		UserAgent:           libName + "/" + Version,
 		Logger:              e.settings.Logger,
-	}, &telemetryObserver{tb: e.telemetry})
+	}, e.telemetry)
 	if err != nil {
 		return err
 	}
@@ -97,7 +121,7 @@ func (e *posthogExporter) start(ctx context.Context, host component.Host) error 
 
 func (e *posthogExporter) shutdown(context.Context) error {
 	if e.telemetry != nil {
-		e.telemetry.Shutdown()
+		e.telemetry.tb.Shutdown()
 	}
 	return nil
 }
@@ -106,14 +130,14 @@ func (e *posthogExporter) pushTraces(ctx context.Context, td ptrace.Traces) erro
 	res := getResult()
 	defer putResult(res)
 	err := e.mapper.MapTraces(ctx, td, res)
-	return e.deliver(ctx, res, err)
+	return e.send(ctx, res, err)
 }
 
 func (e *posthogExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	res := getResult()
 	defer putResult(res)
 	err := e.mapper.MapLogs(ctx, ld, res)
-	return e.deliver(ctx, res, err)
+	return e.send(ctx, res, err)
 }
 
 // Results are pooled: after a few pushes, mapping a push allocates no
@@ -134,8 +158,8 @@ func putResult(res *mapping.Result) {
 	resultPool.Put(res)
 }
 
-// deliver records what the mapping did and sends its events.
-func (e *posthogExporter) deliver(ctx context.Context, res *mapping.Result, mapErr error) error {
+// send records what the mapping did and sends its events.
+func (e *posthogExporter) send(ctx context.Context, res *mapping.Result, mapErr error) error {
 	if mapErr != nil {
 		// error_mode: propagate. Retrying cannot make the rule evaluate.
 		return consumererror.NewPermanent(fmt.Errorf("mapping records to PostHog events: %w", mapErr))
@@ -151,23 +175,23 @@ func (e *posthogExporter) recordStats(ctx context.Context, stats []mapping.RuleS
 	for i := range stats {
 		s := &stats[i]
 		if s.Matched > 0 {
-			e.telemetry.ExporterPosthogRecordsMatched.Add(ctx, s.Matched, ruleAttr(s.Rule))
+			e.telemetry.recordsMatched(ctx, s.Rule, s.Matched)
 		}
 		for reason, n := range s.Dropped {
-			e.telemetry.ExporterPosthogEventsDropped.Add(ctx, n, ruleReasonAttrs(s.Rule, string(reason)))
+			e.telemetry.EventsDropped(ctx, s.Rule, string(reason), n)
 		}
 		if s.FirstError != nil && e.mapper.ErrorMode() == ottl.IgnoreError {
-			e.logs.warn("eval:"+s.Rule, "A rule failed to evaluate; the records it failed on produced no event from it (error_mode: ignore).",
+			e.warnings.warn("eval:"+s.Rule, "A rule failed to evaluate; the records it failed on produced no event from it (error_mode: ignore).",
 				zap.String("rule", s.Rule),
 				zap.Int64("failed_records", s.Dropped[mapping.DropEvaluationError]),
 				zap.Error(s.FirstError))
 		}
 		if n := s.Dropped[mapping.DropMissingDistinctID]; n > 0 {
-			e.logs.warn("distinct_id:"+s.Rule, "Events dropped: no expression of the distinct_id chain gave a value. Add a fallback to the rule's distinct_id.",
+			e.warnings.warn("distinct_id:"+s.Rule, "Events dropped: no expression of the distinct_id chain gave a value. Add a fallback to the rule's distinct_id.",
 				zap.String("rule", s.Rule), zap.Int64("dropped", n))
 		}
 		if n := s.Dropped[mapping.DropMissingEventName]; n > 0 {
-			e.logs.warn("event:"+s.Rule, "Events dropped: event_expression gave no name.",
+			e.warnings.warn("event:"+s.Rule, "Events dropped: event_expression gave no name.",
 				zap.String("rule", s.Rule), zap.Int64("dropped", n))
 		}
 	}
