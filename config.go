@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -25,6 +26,7 @@ const (
 	defaultEndpoint       = "https://us.i.posthog.com"
 	defaultMaxBatchEvents = 1000
 	defaultMaxBatchBytes  = 5 << 20
+	defaultFlushTimeout   = time.Second
 )
 
 // Config is the configuration of the posthog exporter.

@@ -37,12 +37,26 @@ func createDefaultConfig() component.Config {
 	client.Compression = configcompression.TypeGzip
 	return &Config{
 		ClientConfig:   client,
-		QueueConfig:    configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		QueueConfig:    configoptional.Some(defaultQueueConfig()),
 		RetryConfig:    configretry.NewDefaultBackOffConfig(),
 		MaxBatchEvents: defaultMaxBatchEvents,
 		MaxBatchBytes:  defaultMaxBatchBytes,
 		Mapping:        mapping.NewDefaultConfig(),
 	}
+}
+
+// defaultQueueConfig is exporterhelper's queue with batching on, as the
+// collector's batching RFC makes it for exporters: batches of events (the
+// queue holds events, not spans), up to max_batch_events, flushed at least
+// every second. No batch processor is needed in front of this exporter.
+func defaultQueueConfig() exporterhelper.QueueBatchConfig {
+	q := exporterhelper.NewDefaultQueueConfig()
+	b := q.Batch.GetOrInsertDefault()
+	b.FlushTimeout = defaultFlushTimeout
+	b.Sizer = exporterhelper.RequestSizerTypeItems
+	b.MinSize = defaultMaxBatchEvents
+	b.MaxSize = defaultMaxBatchEvents
+	return q
 }
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {

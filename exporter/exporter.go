@@ -1,6 +1,9 @@
-// Package exporter is the posthog exporter: it maps records to events with
-// the rules (package mapping), and hands them to exporterhelper for queueing,
-// retries and batching, and to delivery for PostHog's batch API.
+// Package exporter is the posthog exporter. Records are mapped to PostHog
+// events as they arrive (package mapping) and encoded to their final JSON at
+// once, so exporterhelper's queue, batching and retries work on events; the
+// pdata is released before the queue, and records that match no rule never
+// reach it. Delivery (package delivery) sends the events to PostHog's batch
+// API.
 package exporter
 
 import (
@@ -14,8 +17,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
-	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.uber.org/zap"
 
 	"github.com/posthogexporter/posthogexporter/exporter/internal/delivery"
@@ -30,32 +32,17 @@ const libName = "posthog-otel-collector-exporter"
 const Version = "0.1.0"
 
 // posthogExporter joins the two halves: mapping turns pdata into events,
-// delivery sends them. exporterhelper around it does queueing and retries.
+// delivery sends them. exporterhelper in between queues, batches and retries
+// events.
 type posthogExporter struct {
 	cfg       Config
 	settings  exporter.Settings
 	mapper    *mapping.Mapper
+	encoder   *delivery.Encoder
 	telemetry *telemetry
 	warnings  *logLimiter
+	upgrade   upgradeLog
 	sender    *delivery.Sender
-}
-
-// NewTraces returns the traces exporter of cfg.
-func NewTraces(ctx context.Context, set exporter.Settings, cfg Config) (exporter.Traces, error) {
-	e, err := newPostHogExporter(cfg, set)
-	if err != nil {
-		return nil, err
-	}
-	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, e.options()...)
-}
-
-// NewLogs returns the logs exporter of cfg.
-func NewLogs(ctx context.Context, set exporter.Settings, cfg Config) (exporter.Logs, error) {
-	e, err := newPostHogExporter(cfg, set)
-	if err != nil {
-		return nil, err
-	}
-	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, e.options()...)
 }
 
 func newPostHogExporter(cfg Config, set exporter.Settings) (*posthogExporter, error) {
@@ -67,16 +54,33 @@ func newPostHogExporter(cfg Config, set exporter.Settings) (*posthogExporter, er
 	if err != nil {
 		return nil, err
 	}
-	return &posthogExporter{
+	e := &posthogExporter{
 		cfg:       cfg,
 		settings:  set,
 		mapper:    mapper,
 		telemetry: newTelemetry(tb, set.ID),
 		warnings:  newLogLimiter(set.Logger),
-	}, nil
+	}
+	e.upgrade.logger = set.Logger
+	e.encoder = delivery.NewEncoder(e.deliverySettings(), e.telemetry)
+	return e, nil
 }
 
-func (e *posthogExporter) options() []exporterhelper.Option {
+func (e *posthogExporter) deliverySettings() delivery.Settings {
+	return delivery.Settings{
+		Endpoint:            e.cfg.Client.Endpoint,
+		APIKey:              e.cfg.APIKey,
+		HistoricalMigration: e.cfg.HistoricalMigration,
+		Gzip:                e.cfg.Client.Compression == "gzip",
+		GzipLevel:           int(e.cfg.Client.CompressionParams.Level),
+		MaxBatchEvents:      e.cfg.MaxBatchEvents,
+		MaxBatchBytes:       e.cfg.MaxBatchBytes,
+		UserAgent:           libName + "/" + Version,
+		Logger:              e.settings.Logger,
+	}
+}
+
+func (e *posthogExporter) options(enc eventsEncoding) []exporterhelper.Option {
 	return []exporterhelper.Option{
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithShutdown(e.shutdown),
@@ -85,8 +89,31 @@ func (e *posthogExporter) options() []exporterhelper.Option {
 		// otlphttpexporter does, exporterhelper's is turned off.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
 		exporterhelper.WithRetry(e.cfg.Retry),
-		exporterhelper.WithQueue(e.cfg.Queue),
+		xexporterhelper.WithQueueBatch(queueConfig(e.cfg), xexporterhelper.QueueBatchSettings{Encoding: enc}),
 	}
+}
+
+// queueConfig is the user's sending_queue with its batches bounded by
+// max_batch_events (sizer items) or max_batch_bytes (sizer bytes): a batch
+// never holds more than one request to PostHog may carry.
+func queueConfig(cfg Config) configOptionalQueue {
+	q := cfg.Queue
+	if !q.HasValue() || !q.Get().Batch.HasValue() {
+		return q
+	}
+	b := q.Get().Batch.Get()
+	limit := int64(0)
+	switch b.Sizer {
+	case exporterhelper.RequestSizerTypeItems:
+		limit = int64(cfg.MaxBatchEvents)
+	case exporterhelper.RequestSizerTypeBytes:
+		limit = int64(cfg.MaxBatchBytes)
+	}
+	if limit > 0 && (b.MaxSize == 0 || b.MaxSize > limit) {
+		b.MaxSize = limit
+		b.MinSize = min(b.MinSize, limit)
+	}
+	return q
 }
 
 func (e *posthogExporter) start(ctx context.Context, host component.Host) error {
@@ -101,17 +128,7 @@ func (e *posthogExporter) start(ctx context.Context, host component.Host) error 
 	if err != nil {
 		return fmt.Errorf("creating the HTTP client: %w", err)
 	}
-	sender, err := delivery.NewSender(client, delivery.Settings{
-		Endpoint:            e.cfg.Client.Endpoint,
-		APIKey:              e.cfg.APIKey,
-		HistoricalMigration: e.cfg.HistoricalMigration,
-		Gzip:                e.cfg.Client.Compression == "gzip",
-		GzipLevel:           int(e.cfg.Client.CompressionParams.Level),
-		MaxBatchEvents:      e.cfg.MaxBatchEvents,
-		MaxBatchBytes:       e.cfg.MaxBatchBytes,
-		UserAgent:           libName + "/" + Version,
-		Logger:              e.settings.Logger,
-	}, e.telemetry)
+	sender, err := delivery.NewSender(client, e.deliverySettings(), e.telemetry)
 	if err != nil {
 		return err
 	}
@@ -120,29 +137,25 @@ func (e *posthogExporter) start(ctx context.Context, host component.Host) error 
 }
 
 func (e *posthogExporter) shutdown(context.Context) error {
+	e.upgrade.summary()
 	if e.telemetry != nil {
 		e.telemetry.tb.Shutdown()
 	}
 	return nil
 }
 
-func (e *posthogExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	res := getResult()
-	defer putResult(res)
-	err := e.mapper.MapTraces(ctx, td, res)
-	return e.send(ctx, res, err)
-}
-
-func (e *posthogExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	res := getResult()
-	defer putResult(res)
-	err := e.mapper.MapLogs(ctx, ld, res)
-	return e.send(ctx, res, err)
+// push sends one batch of events: what leaves exporterhelper's queue.
+func (e *posthogExporter) push(ctx context.Context, req xexporterhelper.Request) error {
+	r, ok := req.(*eventsRequest)
+	if !ok {
+		return consumererror.NewPermanent(fmt.Errorf("posthog: unexpected request %T", req))
+	}
+	return e.sender.Send(ctx, r.events)
 }
 
 // Results are pooled: after a few pushes, mapping a push allocates no
-// growing slices of events and properties. Delivery is done with them when
-// Send returns.
+// growing slices of events and properties. The events are encoded before the
+// Result goes back.
 var resultPool = sync.Pool{New: func() any { return new(mapping.Result) }}
 
 // maxPooledEvents keeps one huge push from pinning its memory in the pool.
@@ -158,17 +171,18 @@ func putResult(res *mapping.Result) {
 	resultPool.Put(res)
 }
 
-// send records what the mapping did and sends its events.
-func (e *posthogExporter) send(ctx context.Context, res *mapping.Result, mapErr error) error {
+// toRequest records what the mapping did and encodes its events into a
+// request; nothing of the records is kept.
+func (e *posthogExporter) toRequest(ctx context.Context, res *mapping.Result, mapErr error) (*eventsRequest, error) {
 	if mapErr != nil {
 		// error_mode: propagate. Retrying cannot make the rule evaluate.
-		return consumererror.NewPermanent(fmt.Errorf("mapping records to PostHog events: %w", mapErr))
+		return nil, consumererror.NewPermanent(fmt.Errorf("mapping records to PostHog events: %w", mapErr))
 	}
 	e.recordStats(ctx, res.Stats)
 	if len(res.Events) == 0 {
-		return nil
+		return newEventsRequest(nil), nil
 	}
-	return e.sender.Send(ctx, res.Events)
+	return newEventsRequest(e.encoder.Encode(ctx, res.Events, nil)), nil
 }
 
 func (e *posthogExporter) recordStats(ctx context.Context, stats []mapping.RuleStats) {

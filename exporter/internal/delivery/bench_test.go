@@ -28,7 +28,7 @@ func BenchmarkSend(b *testing.B) {
 				b.Fatal(err)
 			}
 			const perOp = 1000
-			evs := makeEvents(perOp, "checkout")
+			evs := NewEncoder(Settings{APIKey: testKey}, nil).Encode(context.Background(), makeEvents(perOp, "checkout"), nil)
 			ctx := context.Background()
 			if err := s.Send(ctx, evs); err != nil { // warm the pools and the connection
 				b.Fatal(err)

@@ -26,15 +26,6 @@ func bodyPrefix(apiKey string, historical bool) []byte {
 
 const bodySuffix = "]}"
 
-// bodySize is the uncompressed size of a body holding items.
-func bodySize(prefixLen int, items []item) int {
-	n := prefixLen + len(bodySuffix) + len(items) - 1
-	for _, it := range items {
-		n += it.end - it.start
-	}
-	return n
-}
-
 // body is one request's payload, pooled. The transport may still read and
 // close a request body after Client.Do returned (http.RoundTripper's
 // contract), and may ask GetBody for fresh readers to replay the request on
@@ -115,7 +106,7 @@ func (s *Sender) buildBody(st *sendState, items []item) (b *body, raw int, err e
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(dst, st.enc[it.start:it.end]...)
+		dst = append(dst, st.events[it.ev].JSON...)
 	}
 	dst = append(dst, bodySuffix...)
 	raw = len(dst)

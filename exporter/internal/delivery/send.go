@@ -79,7 +79,7 @@ func NewSender(client *http.Client, s Settings, obs Observer) (*Sender, error) {
 	}
 	prefix := bodyPrefix(s.APIKey, s.HistoricalMigration)
 	// Any event that passes MaxEventBytes must fit a request on its own.
-	s.MaxEventBytes = max(1, min(s.MaxEventBytes, s.MaxBatchBytes-len(prefix)-len(bodySuffix)))
+	s.MaxEventBytes = maxEventBytes(s)
 	return &Sender{
 		client:   client,
 		set:      s,
@@ -96,8 +96,7 @@ func NewSender(client *http.Client, s Settings, obs Observer) (*Sender, error) {
 // sendState is the scratch space of one Send, pooled so that steady traffic
 // does not allocate per event.
 type sendState struct {
-	events []mapping.Event
-	enc    []byte // every event's JSON, back to back
+	events []Event
 	items  []item
 	raw    []byte // uncompressed body when gzip is on
 	tally  tally
@@ -112,7 +111,7 @@ type sendState struct {
 // Send delivers events and returns nil, a retryable error, a throttle error
 // (exporterhelper.NewThrottleRetry) or a permanent error
 // (consumererror.NewPermanent). It reads events only during the call.
-func (s *Sender) Send(ctx context.Context, events []mapping.Event) error {
+func (s *Sender) Send(ctx context.Context, events []Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -120,10 +119,10 @@ func (s *Sender) Send(ctx context.Context, events []mapping.Event) error {
 	st.events = events
 	defer s.putState(st)
 
-	s.encode(st)
+	s.collect(st)
 	var err error
 	for items := st.items; len(items) > 0 && err == nil; {
-		n := s.nextBatch(items)
+		n := s.nextBatch(st, items)
 		st.bisectBudget = maxBisectRequests
 		err = s.sendBatch(ctx, st, items[:n])
 		items = items[n:]
@@ -147,11 +146,10 @@ func (s *Sender) Send(ctx context.Context, events []mapping.Event) error {
 func (s *Sender) putState(st *sendState) {
 	st.events = nil
 	st.items = st.items[:0]
-	st.enc = st.enc[:0]
 	st.tally.reset()
 	st.permanentReason = ""
 	st.logged, st.unlogged, st.unauthorized = 0, 0, false
-	if cap(st.enc) > 64<<20 || cap(st.raw) > 64<<20 {
+	if cap(st.raw) > 64<<20 {
 		return // let a freak push's buffers go
 	}
 	s.states.Put(st)
@@ -258,7 +256,7 @@ func (s *Sender) drop(st *sendState, it *item, reason, msg string, resp response
 	s.logDrop(st, ev, reason, msg, zap.Int("status", resp.status), zap.String("response", resp.message))
 }
 
-func (s *Sender) logDrop(st *sendState, ev *mapping.Event, reason, msg string, fields ...zap.Field) {
+func (s *Sender) logDrop(st *sendState, ev *Event, reason, msg string, fields ...zap.Field) {
 	if st.logged >= maxDropLogs {
 		st.unlogged++
 		return
@@ -267,7 +265,7 @@ func (s *Sender) logDrop(st *sendState, ev *mapping.Event, reason, msg string, f
 	s.log.Warn(msg, append(fields,
 		zap.String("reason", reason),
 		zap.String("rule", ev.Rule),
-		zap.String("event", shorten(ev.Name, maxLoggedName)),
+		zap.String("event", shorten(eventName(ev), maxLoggedName)),
 		zap.String("uuid", string(mapping.AppendUUID(nil, ev.UUID))),
 	)...)
 }
