@@ -50,6 +50,11 @@ type Config struct {
 	MaxBatchEvents int `mapstructure:"max_batch_events"`
 	MaxBatchBytes  int `mapstructure:"max_batch_bytes"`
 
+	// DryRun maps and counts records as usual but sends nothing to PostHog:
+	// each event is logged instead (at info, at most 10 every 10s), so a new
+	// rule can be tried in production without touching PostHog's data.
+	DryRun bool `mapstructure:"dry_run"`
+
 	// Mapping holds error_mode, defaults and the spans and logs rules.
 	Mapping mapping.Config `mapstructure:",squash"`
 

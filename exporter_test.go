@@ -381,3 +381,25 @@ func TestMetricsPerExporterInstance(t *testing.T) {
 		sumPoint(1, "outcome", "success"), euPoint(1, "outcome", "success"),
 	}, ignoreTime...)
 }
+
+// TestDryRunSendsNothing: dry_run maps and counts as usual, logs the events
+// (at most 10 every 10s) and sends nothing.
+func TestDryRunSendsNothing(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.DryRun = true })
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), serverSpans(25)))
+
+	assert.Empty(t, h.capture.Requests(), "dry_run sends nothing")
+	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(25, "rule", "api")}, ignoreTime...)
+	_, err := h.tel.GetMetric("otelcol_exporter_posthog_events_sent")
+	assert.Error(t, err, "nothing counted as sent")
+
+	logged := h.logged.FilterMessage("dry_run: event not sent to PostHog").All()
+	require.Len(t, logged, 10, "at most 10 events logged per 10s")
+	for _, l := range logged {
+		assert.Equal(t, zapcore.InfoLevel, l.Level)
+		fields := l.ContextMap()
+		assert.Equal(t, "api", fields["rule"])
+		assert.Contains(t, fields["event"], `"event":"api_request"`)
+	}
+	assert.NotEmpty(t, h.logged.FilterMessageSnippet("dry_run is on").All(), "the start says so")
+}

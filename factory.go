@@ -78,5 +78,6 @@ func exporterConfig(c *Config) phexporter.Config {
 		MaxBatchEvents:      c.MaxBatchEvents,
 		MaxBatchBytes:       c.MaxBatchBytes,
 		Mapping:             &c.Mapping,
+		DryRun:              c.DryRun,
 	}
 }

@@ -20,4 +20,6 @@ type Config struct {
 	MaxBatchEvents      int
 	MaxBatchBytes       int
 	Mapping             *mapping.Config
+	// DryRun maps and counts as usual, logs the events and sends nothing.
+	DryRun bool
 }

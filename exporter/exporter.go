@@ -43,6 +43,7 @@ type posthogExporter struct {
 	warnings  *logLimiter
 	upgrade   upgradeLog
 	sender    *delivery.Sender
+	dryRun    *dryRunLog // nil unless dry_run
 }
 
 func newPostHogExporter(cfg Config, set exporter.Settings) (*posthogExporter, error) {
@@ -62,6 +63,9 @@ func newPostHogExporter(cfg Config, set exporter.Settings) (*posthogExporter, er
 		warnings:  newLogLimiter(set.Logger),
 	}
 	e.upgrade.logger = set.Logger
+	if cfg.DryRun {
+		e.dryRun = newDryRunLog(set.Logger)
+	}
 	e.encoder = delivery.NewEncoder(e.deliverySettings(), e.telemetry)
 	return e, nil
 }
@@ -120,6 +124,9 @@ func (e *posthogExporter) start(ctx context.Context, host component.Host) error 
 	if !e.cfg.Mapping.HasRules() {
 		e.settings.Logger.Warn("No spans or logs rules are configured: this exporter will send nothing to PostHog. Add rules under `spans:` or `logs:`.")
 	}
+	if e.dryRun != nil {
+		e.settings.Logger.Warn("dry_run is on: events are mapped and counted, and logged (a few every 10s), but nothing is sent to PostHog.")
+	}
 	// The body is gzipped by the sender, which must see both sizes for its
 	// metrics and split oversized requests; the client must not compress again.
 	clientCfg := e.cfg.Client
@@ -149,6 +156,10 @@ func (e *posthogExporter) push(ctx context.Context, req xexporterhelper.Request)
 	r, ok := req.(*eventsRequest)
 	if !ok {
 		return consumererror.NewPermanent(fmt.Errorf("posthog: unexpected request %T", req))
+	}
+	if e.dryRun != nil {
+		e.dryRun.log(r.events)
+		return nil
 	}
 	return e.sender.Send(ctx, r.events)
 }
