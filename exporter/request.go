@@ -16,8 +16,11 @@ import (
 // events, its bytes their JSON, so sending_queue's sizers and batching count
 // what is sent to PostHog.
 //
-// Requests are never changed once made: MergeSplit builds new ones, whose
-// event slices are capped so that an append to one cannot reach another.
+// The events a request holds are never changed: MergeSplit builds new
+// requests. A batch grows by appending to the spare capacity of its events
+// slice (so that a batch of 1000 events made of 100 pushes is not copied 100
+// times); only the last request MergeSplit returns has spare capacity, past
+// every event another request holds, and every other slice is capped.
 type eventsRequest struct {
 	events []delivery.Event
 	bytes  int // the sum of the events' JSON lengths
@@ -26,11 +29,28 @@ type eventsRequest struct {
 var _ xexporterhelper.Request = (*eventsRequest)(nil)
 
 func newEventsRequest(events []delivery.Event) *eventsRequest {
-	r := &eventsRequest{events: events[:len(events):len(events)]}
+	return newGrowableRequest(events[:len(events):len(events)])
+}
+
+// newGrowableRequest keeps the spare capacity of events, which no other
+// request may use.
+func newGrowableRequest(events []delivery.Event) *eventsRequest {
+	r := &eventsRequest{events: events}
 	for i := range events {
 		r.bytes += len(events[i].JSON)
 	}
 	return r
+}
+
+// appendEvents appends b to a, in a's spare capacity when it has room
+// (MergeSplit's receiver is the batch being built, the only holder of that
+// capacity), else in a new array with room to grow.
+func appendEvents(a, b []delivery.Event) []delivery.Event {
+	if cap(a)-len(a) >= len(b) {
+		return append(a, b...)
+	}
+	grown := make([]delivery.Event, 0, max(2*(len(a)+len(b)), 64))
+	return append(append(grown, a...), b...)
 }
 
 // ItemsCount is the number of events.
@@ -53,8 +73,7 @@ func (r *eventsRequest) MergeSplit(_ context.Context, maxSize int, szt exporterh
 			return nil, fmt.Errorf("posthog: cannot merge a %T into an events request", other)
 		}
 		if len(o.events) > 0 {
-			merged := make([]delivery.Event, 0, len(r.events)+len(o.events))
-			events = append(append(merged, r.events...), o.events...)
+			events = appendEvents(r.events, o.events)
 		}
 	}
 	var size func(*delivery.Event) int
@@ -69,7 +88,7 @@ func (r *eventsRequest) MergeSplit(_ context.Context, maxSize int, szt exporterh
 		return nil, errors.New("posthog: unknown sizer " + szt.String())
 	}
 	if maxSize <= 0 {
-		return []xexporterhelper.Request{newEventsRequest(events)}, nil
+		return []xexporterhelper.Request{newGrowableRequest(events)}, nil
 	}
 	var out []xexporterhelper.Request
 	start, used := 0, 0
@@ -81,5 +100,5 @@ func (r *eventsRequest) MergeSplit(_ context.Context, maxSize int, szt exporterh
 		}
 		used += n
 	}
-	return append(out, newEventsRequest(events[start:])), nil
+	return append(out, newGrowableRequest(events[start:])), nil
 }

@@ -184,3 +184,44 @@ func TestMergeSplitPartsAreIndependent(t *testing.T) {
 	require.Equal(t, second, parts[1].(*eventsRequest).events[0].UUID)
 	require.Equal(t, 10, a.ItemsCount(), "the original is not changed")
 }
+
+// TestMergeSplitAsTheBatcherDoes: requests merged one after the other into
+// a growing batch, parts flushed as the batcher flushes them; the events of
+// a flushed part never change afterwards, and all arrive once, in order.
+func TestMergeSplitAsTheBatcherDoes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, szt := range []exporterhelper.RequestSizerType{exporterhelper.RequestSizerTypeItems, exporterhelper.RequestSizerTypeBytes} {
+		maxSize := 100
+		if szt == exporterhelper.RequestSizerTypeBytes {
+			maxSize = 20000
+		}
+		var want, flushedAtFlush []delivery.Event
+		var flushed []*eventsRequest
+		var cur xexporterhelper.Request
+		for range 300 {
+			in := randomRequest(rng, rng.IntN(30))
+			want = append(want, in.events...)
+			var parts []xexporterhelper.Request
+			var err error
+			if cur == nil {
+				parts, err = in.MergeSplit(context.Background(), maxSize, szt, nil)
+			} else {
+				parts, err = cur.MergeSplit(context.Background(), maxSize, szt, in)
+			}
+			require.NoError(t, err)
+			for _, p := range parts[:len(parts)-1] {
+				r := p.(*eventsRequest)
+				flushed = append(flushed, r)
+				flushedAtFlush = append(flushedAtFlush, r.events...)
+			}
+			cur = parts[len(parts)-1]
+		}
+		var got []delivery.Event
+		for _, r := range flushed {
+			got = append(got, r.events...)
+		}
+		require.Equal(t, flushedAtFlush, got, "a flushed batch changed afterwards")
+		got = append(got, cur.(*eventsRequest).events...)
+		require.Equal(t, want, got)
+	}
+}

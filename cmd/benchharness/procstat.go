@@ -118,3 +118,22 @@ func hostCPU() (busy, total uint64, err error) {
 	}
 	return parseHostCPU(string(b))
 }
+
+// parseIOWriteBytes returns write_bytes from the text of /proc/<pid>/io: the
+// bytes the process caused to be sent to the storage layer.
+func parseIOWriteBytes(io string) (int64, error) {
+	for _, line := range strings.Split(io, "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no write_bytes line in /proc io")
+}
+
+func procWriteBytes(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseIOWriteBytes(string(b))
+}
