@@ -403,3 +403,18 @@ func TestDryRunSendsNothing(t *testing.T) {
 	}
 	assert.NotEmpty(t, h.logged.FilterMessageSnippet("dry_run is on").All(), "the start says so")
 }
+
+// TestQueueBatchesEvents: with the default queue (batching on), the events
+// of several pushes go to PostHog in one request; records that match no rule
+// are not queued at all.
+func TestQueueBatchesEvents(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.QueueConfig = configoptional.Some(defaultQueueConfig())
+		c.QueueConfig.Get().Batch.Get().FlushTimeout = 300 * time.Millisecond
+	})
+	for range 5 {
+		require.NoError(t, h.traces.ConsumeTraces(context.Background(), serverSpans(3)))
+	}
+	require.Eventually(t, func() bool { return len(h.capture.Events()) == 15 }, 5*time.Second, 20*time.Millisecond)
+	assert.Len(t, h.capture.Requests(), 1, "one batch of 15 events")
+}
