@@ -26,7 +26,9 @@ import (
 
 // persistentQueue and patientRetry are the config the README recommends to
 // survive an outage and a restart: the queue on disk, retries without a
-// deadline (small intervals keep the test short).
+// deadline (small intervals keep the test short). Batching in the queue is
+// on, as by default: the queue holds the events of each push, and batches
+// of events are made as they leave it.
 const (
 	persistentQueue = "{storage: file_storage, num_consumers: 2}"
 	patientRetry    = "{initial_interval: 100ms, max_interval: 1s, max_elapsed_time: 0}"
