@@ -234,6 +234,7 @@ type runResult struct {
 	inRate, outRate float64 // spans/s accepted by the receiver; events (or spans) /s at the sink
 	cpuPct          float64 // collector CPU, % of one core
 	diskWrite       float64 // bytes/s the collector wrote to storage (write_bytes)
+	writeCalls      float64 // bytes/s the collector passed to write calls (wchar)
 	rssAvg, rssMax  float64 // MiB
 	samples         int
 
@@ -253,7 +254,7 @@ type runResult struct {
 type mark struct {
 	t                   time.Time
 	ticks, selfTicks    int64
-	writeBytes          int64
+	writeBytes, wchar   int64
 	sent, received      int64
 	hostBusy, hostTotal uint64
 }
@@ -261,7 +262,7 @@ type mark struct {
 func takeMark(pid int, st *loadStats, sk sink) mark {
 	m := mark{t: time.Now(), sent: st.sent.Load(), received: sk.received()}
 	m.ticks, _ = procCPUTicks(pid)
-	m.writeBytes, _ = procWriteBytes(pid)
+	m.writeBytes, m.wchar, _ = procWrites(pid)
 	m.selfTicks, _ = procCPUTicks(os.Getpid())
 	m.hostBusy, m.hostTotal, _ = hostCPU()
 	return m
@@ -402,6 +403,7 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	res.outRate = float64(m1.received-m0.received) / dt
 	res.cpuPct = float64(m1.ticks-m0.ticks) / clockTicks / dt * 100
 	res.diskWrite = float64(m1.writeBytes-m0.writeBytes) / dt
+	res.writeCalls = float64(m1.wchar-m0.wchar) / dt
 	res.harnessCPU = float64(m1.selfTicks-m0.selfTicks) / clockTicks / dt * 100
 	if m1.hostTotal > m0.hostTotal {
 		res.hostBusy = float64(m1.hostBusy-m0.hostBusy) / float64(m1.hostTotal-m0.hostTotal) * 100
@@ -481,8 +483,8 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	if res.late > 0 {
 		res.notes = append(res.notes, fmt.Sprintf("%d batches left more than 100 ms late", res.late))
 	}
-	logf("%s: in %.0f spans/s, out %.0f/s, CPU %.1f%% of a core, RSS avg %.1f max %.1f MiB, disk writes %.0f KiB/s, sent %d, expected %d, received %d, drained in %.2fs (harness %.0f%% of a core, host %.0f%% busy)",
-		name, res.inRate, res.outRate, res.cpuPct, res.rssAvg, res.rssMax, res.diskWrite/1024, res.sent, res.expected, res.received, res.drain.Seconds(), res.harnessCPU, res.hostBusy)
+	logf("%s: in %.0f spans/s, out %.0f/s, CPU %.1f%% of a core, RSS avg %.1f max %.1f MiB, disk writes %.0f KiB/s (write calls %.0f KiB/s), sent %d, expected %d, received %d, drained in %.2fs (harness %.0f%% of a core, host %.0f%% busy)",
+		name, res.inRate, res.outRate, res.cpuPct, res.rssAvg, res.rssMax, res.diskWrite/1024, res.writeCalls/1024, res.sent, res.expected, res.received, res.drain.Seconds(), res.harnessCPU, res.hostBusy)
 	return res
 }
 

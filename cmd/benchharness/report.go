@@ -46,8 +46,8 @@ func formatReport(s settings, m machineInfo, results []runResult, best *runResul
 			ph.cpuPct/base.cpuPct, ph.cpuPct, base.cpuPct, ph.rssMax, base.rssMax)
 	}
 	if ph != nil && disk != nil && ph.cpuPct > 0 && disk.verdict != "" && !strings.HasPrefix(disk.verdict, "error") {
-		fmt.Fprintf(&b, "- **Queue on disk** (run 4, `sending_queue.storage: file_storage`): %.2f× the CPU of the in-memory queue (%.1f%% vs %.1f%% of a core); it wrote %.1f KiB/s to storage (write_bytes of /proc/<pid>/io; the in-memory run %.1f KiB/s).\n",
-			disk.cpuPct/ph.cpuPct, disk.cpuPct, ph.cpuPct, disk.diskWrite/1024, ph.diskWrite/1024)
+		fmt.Fprintf(&b, "- **Queue on disk** (run 4, `sending_queue.storage: file_storage`): %.2f× the CPU of the in-memory queue (%.1f%% vs %.1f%% of a core); it wrote %.1f KiB/s to storage (write_bytes of /proc/<pid>/io; the in-memory run %.1f KiB/s), and passed %.1f KiB/s to write calls (wchar: files and sockets; the in-memory run %.1f KiB/s, its network writes).\n",
+			disk.cpuPct/ph.cpuPct, disk.cpuPct, ph.cpuPct, disk.diskWrite/1024, ph.diskWrite/1024, disk.writeCalls/1024, ph.writeCalls/1024)
 	}
 	if s.runs["max"] {
 		switch {
