@@ -13,6 +13,7 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
@@ -100,7 +101,7 @@ func (e *posthogExporter) options(enc eventsEncoding) []exporterhelper.Option {
 // queueConfig is the user's sending_queue with its batches bounded by
 // max_batch_events (sizer items) or max_batch_bytes (sizer bytes): a batch
 // never holds more than one request to PostHog may carry.
-func queueConfig(cfg Config) configOptionalQueue {
+func queueConfig(cfg Config) configoptional.Optional[exporterhelper.QueueBatchConfig] {
 	q := cfg.Queue
 	if !q.HasValue() || !q.Get().Batch.HasValue() {
 		return q

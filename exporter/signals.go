@@ -2,17 +2,14 @@ package exporter
 
 import (
 	"context"
+	"errors"
 
-	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	pdatareq "go.opentelemetry.io/collector/pdata/xpdata/request"
 )
-
-type configOptionalQueue = configoptional.Optional[exporterhelper.QueueBatchConfig]
 
 // NewTraces returns the traces exporter of cfg.
 func NewTraces(ctx context.Context, set exporter.Settings, cfg Config) (exporter.Traces, error) {
@@ -104,6 +101,8 @@ func (l *logsExporter) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 }
 
 type requestKey struct{}
+
+var errNoRequest = errors.New("posthog: no events request in the context (the exporter's Consume makes it)")
 
 // requestFromContext is exporterhelper's converter: the request the
 // exporter's Consume made.

@@ -1,14 +1,11 @@
 package exporter
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 
 	"go.uber.org/zap"
 )
-
-var errNoRequest = errors.New("posthog: no events request in the context (the exporter's Consume makes it)")
 
 // upgradeLog reports on queue entries left by the previous version of this
 // exporter, which queued spans and logs (exporterhelper's pdata requests)

@@ -565,3 +565,17 @@ func TestEventsPostHogWouldRefuseAreNotSent(t *testing.T) {
 		t.Errorf("dropped %v", e.rec.dropped)
 	}
 }
+
+func TestEventNameIsReadBackFromJSON(t *testing.T) {
+	for _, name := range []string{"checkout completed", `quote " and \ backslash`, "ünïcode", ""} {
+		evs := makeEvents(1, "r")
+		evs[0].Name = name
+		ev := Event{JSON: evs[0].AppendJSON(nil)}
+		if got := eventName(&ev); got != name {
+			t.Errorf("eventName = %q, want %q", got, name)
+		}
+	}
+	if got := eventName(&Event{JSON: []byte(`{"uuid":"x`)}); got != "" {
+		t.Errorf("a cut JSON gave %q", got)
+	}
+}
