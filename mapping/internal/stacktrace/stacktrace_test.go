@@ -279,3 +279,43 @@ func TestFingerprint(t *testing.T) {
 		Fingerprint("panic", "panic: y\n\ngoroutine 9 [running]:\nmain.f(0xc000099999)"),
 		"goroutine numbers and argument addresses do not split issues")
 }
+
+func TestJavaScriptFrameForms(t *testing.T) {
+	stack := "Error: x\n" +
+		"    at async Promise.all (index 0)\n" +
+		"    at async handle (file:///app/src/h.mjs:4:5)\n" +
+		"    at new Order (/app/src/order.js:3:9)\n" +
+		"    at C:\\app\\w.js:7:1\n" +
+		"render@https://shop.example/app.js:10:5"
+	p := Parse(stack)
+	require.Equal(t, JavaScript, p.Lang)
+	var got []string
+	for _, f := range p.Exceptions[0].Frames {
+		got = append(got, fmt.Sprintf("%s|%s|%d|%d|%v", f.Function, f.Filename, f.Line, f.Column, f.InApp))
+	}
+	assert.Equal(t, []string{
+		"render|https://shop.example/app.js|10|5|true",
+		"?|C:\\app\\w.js|7|1|true",
+		"new Order|/app/src/order.js|3|9|true",
+		"handle|/app/src/h.mjs|4|5|true",
+		"Promise.all|index 0|0|0|false",
+	}, got)
+}
+
+func TestPythonExceptionGroupWithoutTracebacks(t *testing.T) {
+	stack := "  + Exception Group Traceback (most recent call last):\n" +
+		"  |   File \"/app/m.py\", line 3, in main\n" +
+		"  | ExceptionGroup: two (2 sub-exceptions)\n" +
+		"  +-+---------------- 1 ----------------\n" +
+		"    | ValueError: a\n" +
+		"    +---------------- 2 ----------------\n" +
+		"    | TypeError: b\n" +
+		"    +------------------------------------\n"
+	p := Parse(stack)
+	require.Equal(t, Python, p.Lang)
+	var types []string
+	for _, e := range p.Exceptions {
+		types = append(types, e.Type+": "+e.Value)
+	}
+	assert.Equal(t, []string{"ExceptionGroup: two (2 sub-exceptions)", "ValueError: a", "TypeError: b"}, types)
+}

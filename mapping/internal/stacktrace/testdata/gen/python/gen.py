@@ -42,7 +42,7 @@ def dependency():
 
 
 def main(out):
-    cases = {"simple": lambda: handler(42), "chained": chained, "context": during, "sitepackages": dependency}
+    cases = {"simple": lambda: handler(42), "chained": chained, "context": during, "sitepackages": dependency, "group": group}
     for name, fn in cases.items():
         try:
             fn()
@@ -51,6 +51,16 @@ def main(out):
                 f.write(stack(e))
             with open(os.path.join(out, "python_%s.type" % name), "w") as f:
                 f.write(type(e).__qualname__ + "\n" + str(e))
+
+
+def group():  # Python 3.11+: raised by asyncio.TaskGroup, among others
+    errs = []
+    for fn in (handler, during):
+        try:
+            fn(42) if fn is handler else fn()
+        except Exception as e:  # noqa: BLE001
+            errs.append(e)
+    raise ExceptionGroup("2 jobs failed", errs)
 
 
 main(sys.argv[1])
