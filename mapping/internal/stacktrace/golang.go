@@ -63,8 +63,26 @@ func parseGo(lines []string) []Exception {
 }
 
 func goDone(e Exception) []Exception {
-	e.Frames = reverse(e.Frames)
+	e.Frames = reverse(dropCaptureFrames(e.Frames))
 	return []Exception{e}
+}
+
+// dropCaptureFrames drops the innermost frames that only record the stack
+// (the OpenTelemetry SDK's RecordError and recordStackTrace, debug.Stack),
+// as posthog-go skips its own: the frame that failed ends the stack.
+func dropCaptureFrames(frames []Frame) []Frame {
+	i := 0
+	for i < len(frames)-1 && goIsCapture(frames[i].Function) {
+		i++
+	}
+	return frames[i:]
+}
+
+func goIsCapture(fn string) bool {
+	return fn == "runtime/debug.Stack" || fn == "runtime.Stack" ||
+		strings.HasPrefix(fn, "go.opentelemetry.io/otel/sdk/trace.recordStackTrace") ||
+		strings.HasPrefix(fn, "go.opentelemetry.io/otel/sdk/trace.(*recordingSpan).RecordError") ||
+		strings.HasPrefix(fn, "go.opentelemetry.io/otel/sdk/trace.(*recordingSpan).End")
 }
 
 // goFunction reads a function line without its argument values, which
