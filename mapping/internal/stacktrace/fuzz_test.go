@@ -67,12 +67,19 @@ func FuzzBuildExceptionList(f *testing.F) {
 	})
 }
 
-// TestTruncatedGoldens parses every prefix of every captured stack (every
-// 5th byte): attribute size limits cut stacks anywhere.
+// TestTruncatedGoldens parses captured stacks cut anywhere a size limit
+// may cut them: at each line's end, just after it, and mid-line.
 func TestTruncatedGoldens(t *testing.T) {
 	for _, c := range goldenCases(t) {
-		for n := 0; n < len(c.stack); n += 5 {
-			checkBounded(t, c.excType, c.message, c.stack[:n])
+		prev := 0
+		for i := 0; i < len(c.stack); i++ {
+			if c.stack[i] != '\n' {
+				continue
+			}
+			for _, n := range []int{(prev + i) / 2, i, i + 1} {
+				checkBounded(t, c.excType, c.message, c.stack[:n])
+			}
+			prev = i
 		}
 	}
 }
