@@ -158,71 +158,95 @@ func (c *compiler[K]) defaultExpr(field, expr string) (*ottl.ValueExpression[K],
 	return e, true
 }
 
+// rule parses one rule. Each field is checked by its own function, which
+// returns its errors prefixed with the field's name; rule adds where the rule is.
 func (c *compiler[K]) rule(r *Rule, id, where string, isSpan bool) (*rule[K], error) {
-	var errs []error
-	fail := func(field string, err error) {
-		errs = append(errs, fmt.Errorf("%s: %s: %w", where, field, err))
-	}
 	out := &rule[K]{id: id, seed: uuidSeed(c.signal, id)}
+	err := errors.Join(
+		c.eventName(r, out),
+		c.conditions(r, out),
+		c.distinctID(r, out),
+		timestamp(r, out, isSpan),
+		c.personProfiles(r, out),
+		c.propertiesOf(r, out),
+		c.groupsAndSets(r, out),
+	)
+	return out, errors.Join(prefixErrs(where, err)...)
+}
 
+// eventName parses event or event_expression, exactly one of which is set.
+func (c *compiler[K]) eventName(r *Rule, out *rule[K]) error {
 	switch {
 	case (r.Event == "") == (r.EventExpression == ""):
-		fail("event", errNoEvent)
+		return fieldErr("event", errNoEvent)
 	case r.Event != "":
 		out.event = r.Event
+		return nil
 	default:
 		e, err := c.parser.ParseValueExpression(r.EventExpression)
-		if err != nil {
-			fail("event_expression", err)
-		}
 		out.eventExpr = e
+		return fieldErr("event_expression", err)
 	}
+}
 
+// conditions parses the ORed conditions, each with its prefilter.
+func (c *compiler[K]) conditions(r *Rule, out *rule[K]) error {
+	var errs []error
 	for i, s := range r.Conditions {
 		cond, err := c.parser.ParseCondition(s)
 		if err != nil {
-			fail(fmt.Sprintf("conditions[%d]", i), err)
+			errs = append(errs, fieldErr(fmt.Sprintf("conditions[%d]", i), err))
 			continue
 		}
 		out.conditions = append(out.conditions, cond)
 		out.filters = append(out.filters, newCondFilter(s, c.signal, c.attrs))
 	}
+	return errors.Join(errs...)
+}
 
-	if len(r.DistinctID) > 0 {
-		for i, s := range r.DistinctID {
-			e, err := c.parser.ParseValueExpression(s)
-			if err != nil {
-				fail(fmt.Sprintf("distinct_id[%d]", i), err)
-				continue
-			}
-			out.distinctID = append(out.distinctID, e)
+// distinctID parses the rule's distinct_id chain, or else that of the defaults.
+func (c *compiler[K]) distinctID(r *Rule, out *rule[K]) error {
+	if len(r.DistinctID) == 0 {
+		if len(c.defaults.DistinctID) == 0 {
+			return fieldErr("distinct_id", errors.New("no expression: set distinct_id on the rule or under defaults"))
 		}
-	} else {
 		for i, s := range c.defaults.DistinctID {
 			if e, ok := c.defaultExpr(fmt.Sprintf("distinct_id[%d]", i), s); ok {
 				out.distinctID = append(out.distinctID, e)
 			}
 		}
+		return nil
 	}
-	if len(r.DistinctID) == 0 && len(c.defaults.DistinctID) == 0 {
-		fail("distinct_id", errors.New("no expression: set distinct_id on the rule or under defaults"))
-	}
-
-	switch r.Timestamp {
-	case "", TimestampEnd:
-	case TimestampStart:
-		if !isSpan {
-			fail("timestamp", errors.New("only span rules choose a timestamp; log events use the record's time"))
+	var errs []error
+	for i, s := range r.DistinctID {
+		e, err := c.parser.ParseValueExpression(s)
+		if err != nil {
+			errs = append(errs, fieldErr(fmt.Sprintf("distinct_id[%d]", i), err))
+			continue
 		}
-		out.timestampStart = true
-	default:
-		if isSpan {
-			fail("timestamp", fmt.Errorf("%q is not one of start, end", r.Timestamp))
-		} else {
-			fail("timestamp", errors.New("only span rules choose a timestamp; log events use the record's time"))
-		}
+		out.distinctID = append(out.distinctID, e)
 	}
+	return errors.Join(errs...)
+}
 
+// timestamp checks the span rules' choice of start or end time.
+func timestamp[K any](r *Rule, out *rule[K], isSpan bool) error {
+	if r.Timestamp == "" || r.Timestamp == TimestampEnd {
+		return nil
+	}
+	if !isSpan {
+		return fieldErr("timestamp", errors.New("only span rules choose a timestamp; log events use the record's time"))
+	}
+	if r.Timestamp != TimestampStart {
+		return fieldErr("timestamp", fmt.Errorf("%q is not one of start, end", r.Timestamp))
+	}
+	out.timestampStart = true
+	return nil
+}
+
+// personProfiles resolves person_profiles (rule over defaults, false when
+// neither says) and checks that set and set_once have profiles to update.
+func (c *compiler[K]) personProfiles(r *Rule, out *rule[K]) error {
 	out.personProfiles = false
 	if c.defaults.PersonProfiles != nil {
 		out.personProfiles = *c.defaults.PersonProfiles
@@ -231,38 +255,52 @@ func (c *compiler[K]) rule(r *Rule, id, where string, isSpan bool) (*rule[K], er
 		out.personProfiles = *r.PersonProfiles
 	}
 	if !out.personProfiles && (len(r.Set) > 0 || len(r.SetOnce) > 0) {
-		fail("set", errors.New("set and set_once update person profiles: they need person_profiles: true"))
+		return fieldErr("set", errors.New("set and set_once update person profiles: they need person_profiles: true"))
 	}
+	return nil
+}
 
+// propertiesOf parses the event's properties; a rule property of the same
+// name as the trace context wins over it.
+func (c *compiler[K]) propertiesOf(r *Rule, out *rule[K]) error {
 	props, err := c.properties(r)
-	errs = append(errs, prefixErrs(where, err)...)
 	out.properties = props
-	// A rule property of the same name wins over the trace context.
 	out.sendTraceID, out.sendSpanID = true, true
 	for _, p := range props {
 		out.sendTraceID = out.sendTraceID && p.key != traceIDKey
 		out.sendSpanID = out.sendSpanID && p.key != spanIDKey
 	}
-
-	out.groups, err = c.namedExprs("groups", r.Groups, c.defaults.Groups)
-	errs = append(errs, prefixErrs(where, err)...)
-	if out.personProfiles {
-		out.set, err = c.namedExprs("set", r.Set, nil)
-		errs = append(errs, prefixErrs(where, err)...)
-		out.setOnce, err = c.namedExprs("set_once", r.SetOnce, nil)
-		errs = append(errs, prefixErrs(where, err)...)
-	}
-	return out, errors.Join(errs...)
+	return err
 }
 
+// groupsAndSets parses groups, and set and set_once when person profiles are on.
+func (c *compiler[K]) groupsAndSets(r *Rule, out *rule[K]) error {
+	var errs [3]error
+	out.groups, errs[0] = c.namedExprs("groups", r.Groups, c.defaults.Groups)
+	if out.personProfiles {
+		out.set, errs[1] = c.namedExprs("set", r.Set, nil)
+		out.setOnce, errs[2] = c.namedExprs("set_once", r.SetOnce, nil)
+	}
+	return errors.Join(errs[:]...)
+}
+
+// fieldErr names the field an error is about; nil stays nil.
+func fieldErr(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", field, err)
+}
+
+// prefixErrs prefixes each error joined in err, however deeply, with prefix.
 func prefixErrs(prefix string, err error) []error {
 	if err == nil {
 		return nil
 	}
-	var out []error
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
 		for _, e := range joined.Unwrap() {
-			out = append(out, fmt.Errorf("%s: %w", prefix, e))
+			out = append(out, prefixErrs(prefix, e)...)
 		}
 		return out
 	}
