@@ -46,16 +46,7 @@ func (e *Event) AppendJSON(buf []byte) []byte {
 		buf = e.Properties[i].appendValue(buf, 0)
 		buf = append(buf, ',')
 	}
-	if !e.TraceID.IsEmpty() {
-		buf = append(buf, `"trace_id":`...)
-		buf = appendHex(buf, e.TraceID[:])
-		buf = append(buf, ',')
-	}
-	if !e.SpanID.IsEmpty() {
-		buf = append(buf, `"span_id":`...)
-		buf = appendHex(buf, e.SpanID[:])
-		buf = append(buf, ',')
-	}
+	buf = e.appendConventions(buf)
 	if e.PersonProfiles {
 		// PostHog ignores $set and $set_once on personless events, so they are
 		// only worth their bytes when person processing is on.
@@ -70,7 +61,18 @@ func (e *Event) AppendJSON(buf []byte) []byte {
 			buf = append(buf, ',')
 		}
 	}
-	if len(e.Groups) > 0 {
+	switch {
+	case e.GroupIdentify && len(e.Groups) == 1:
+		// As posthog-go sends it: the group itself, not the groups the event belongs to.
+		buf = appendMember(buf, "$group_type", e.Groups[0].Key)
+		buf = append(buf, ',')
+		buf = AppendString(buf, "$group_key")
+		buf = append(buf, ':')
+		buf = e.Groups[0].appendValue(buf, 0)
+		buf = append(buf, `,"$group_set":`...)
+		buf = appendProperties(buf, e.GroupSet)
+		buf = append(buf, ',')
+	case len(e.Groups) > 0:
 		buf = append(buf, `"$groups":`...)
 		buf = appendProperties(buf, e.Groups)
 		buf = append(buf, ',')
@@ -83,6 +85,35 @@ func (e *Event) AppendJSON(buf []byte) []byte {
 	buf = append(buf, `,"$lib_version":`...)
 	buf = AppendString(buf, e.LibVersion)
 	return append(buf, "}}"...)
+}
+
+// appendConventions writes the keys PostHog's server SDKs attach: trace
+// context, session, window and $geoip_disable, each followed by a comma.
+func (e *Event) appendConventions(buf []byte) []byte {
+	if !e.TraceID.IsEmpty() {
+		buf = append(buf, `"$trace_id":`...)
+		buf = appendHex(buf, e.TraceID[:])
+		buf = append(buf, ',')
+	}
+	if !e.SpanID.IsEmpty() {
+		buf = append(buf, `"$span_id":`...)
+		buf = appendHex(buf, e.SpanID[:])
+		buf = append(buf, ',')
+	}
+	if e.SessionID != "" {
+		buf = append(buf, `"$session_id":`...)
+		buf = AppendString(buf, e.SessionID)
+		buf = append(buf, ',')
+	}
+	if e.WindowID != "" {
+		buf = append(buf, `"$window_id":`...)
+		buf = AppendString(buf, e.WindowID)
+		buf = append(buf, ',')
+	}
+	if e.GeoIPDisable {
+		buf = append(buf, `"$geoip_disable":true,`...)
+	}
+	return buf
 }
 
 // AppendUUID appends u in its canonical form, lowercase 8-4-4-4-12 hex digits,
