@@ -26,11 +26,23 @@ const (
 
 // Attributes the built-in conventions read, on the record first and then on
 // its resource. Header attributes are how HTTP server instrumentations record
-// the headers posthog-js adds to a page's requests (a string array each).
+// the headers posthog-js adds to a page's requests (a string array each):
+// with the header's name as it is (the semantic conventions, Java, what Go
+// middleware writes) or with "_" for "-" (Node's headersToSpanAttributes,
+// Python's OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST).
 var (
-	sessionIDAttributes  = []string{"http.request.header.x-posthog-session-id", "posthog.session_id", "session.id"}
-	windowIDAttributes   = []string{"http.request.header.x-posthog-window-id"}
-	distinctIDAttributes = []string{"posthog.distinct_id", "http.request.header.x-posthog-distinct-id", "user.id", "enduser.id"}
+	sessionIDAttributes = []string{
+		"http.request.header.x-posthog-session-id", "http.request.header.x_posthog_session_id",
+		"posthog.session_id", "session.id",
+	}
+	windowIDAttributes = []string{
+		"http.request.header.x-posthog-window-id", "http.request.header.x_posthog_window_id",
+	}
+	distinctIDAttributes = []string{
+		"posthog.distinct_id",
+		"http.request.header.x-posthog-distinct-id", "http.request.header.x_posthog_distinct_id",
+		"user.id", "enduser.id",
+	}
 )
 
 // MaxNameLength is the longest event name or distinct_id, in characters,
