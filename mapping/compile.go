@@ -150,7 +150,9 @@ func (c *compiler[K]) defaultExpr(field, expr string) (*ottl.ValueExpression[K],
 }
 
 // rule parses one rule. Each field is checked by its own function, which
-// returns its errors prefixed with the field's name; rule adds where the rule is.
+// returns its errors prefixed with the field's name; rule adds where the rule
+// is. The functions run in the order written (Go evaluates arguments left to
+// right): identityEvent reads the person_profiles that personProfiles resolved.
 func (c *compiler[K]) rule(r *Rule, id, where string, isSpan bool) (*rule[K], error) {
 	out := &rule[K]{id: id, seed: uuidSeed(c.signal, id), geoipDisable: !c.geoip}
 	err := errors.Join(
