@@ -373,7 +373,7 @@ func TestCollectorEndToEnd(t *testing.T) {
 }
 
 // checkEvents ties every event back to the span or log record it came from
-// (by its span_id property) and checks identity, timestamp and properties.
+// (by its $span_id property) and checks identity, timestamp and properties.
 func checkEvents(t *testing.T, events []posthogtest.Event, res *demotelemetry.Result) {
 	spans := map[string]sdktrace.ReadOnlySpan{}
 	for _, s := range res.Spans {
@@ -408,12 +408,12 @@ func checkEvents(t *testing.T, events []posthogtest.Event, res *demotelemetry.Re
 			t.Errorf("%s: timestamp %q: %v", where, e.Timestamp, err)
 			continue
 		}
-		spanID, _ := e.Properties["span_id"].(string)
-		traceID, _ := e.Properties["trace_id"].(string)
+		spanID, _ := e.Properties["$span_id"].(string)
+		traceID, _ := e.Properties["$trace_id"].(string)
 
 		if rec, ok := logs[spanID]; ok && (e.Name == "rate_limit_exceeded" || e.Name == "database_connection_pool_exhausted") {
 			if traceID != rec.TraceID().String() {
-				t.Errorf("%s: trace_id %s, want %s", where, traceID, rec.TraceID())
+				t.Errorf("%s: $trace_id %s, want %s", where, traceID, rec.TraceID())
 			}
 			checkTime(t, where, ts, rec.Timestamp())
 			la := map[string]attribute.Value{}
@@ -446,11 +446,11 @@ func checkEvents(t *testing.T, events []posthogtest.Event, res *demotelemetry.Re
 
 		s, ok := spans[spanID]
 		if !ok {
-			t.Errorf("%s: span_id %q matches no span sent", where, spanID)
+			t.Errorf("%s: $span_id %q matches no span sent", where, spanID)
 			continue
 		}
 		if traceID != s.SpanContext().TraceID().String() {
-			t.Errorf("%s: trace_id %s, want %s", where, traceID, s.SpanContext().TraceID())
+			t.Errorf("%s: $trace_id %s, want %s", where, traceID, s.SpanContext().TraceID())
 		}
 		a := map[string]attribute.Value{}
 		for _, kv := range s.Attributes() {

@@ -13,7 +13,7 @@ import (
 const (
 	DefaultMaxBatchEvents = 1000
 	DefaultMaxBatchBytes  = 5 << 20 // well under PostHog's 20 MB /batch/ limit
-	DefaultMaxEventBytes  = 1 << 20 // far above any sane event; PostHog refuses huge ones, with their whole request
+	DefaultMaxEventBytes  = 900_000 // as PostHog's own OTel path: PostHog refuses events near 1 MB, with their whole request
 	DefaultUserAgent      = "posthogexporter"
 	DefaultGzipLevel      = 1
 )
@@ -41,7 +41,7 @@ type Settings struct {
 	MaxBatchEvents int
 	// MaxBatchBytes caps the uncompressed body of one request (default 5 MiB).
 	MaxBatchBytes int
-	// MaxEventBytes is the largest encoded event sent (default 1 MiB); larger
+	// MaxEventBytes is the largest encoded event sent (default 900,000 bytes); larger
 	// events are dropped as EventTooLarge. It is lowered to what fits in one
 	// request of MaxBatchBytes.
 	MaxEventBytes int

@@ -38,10 +38,10 @@ func main() {
 	timeout := flag.Duration("timeout", 0, "with -expect: give up after this long and exit 1 (0: no limit)")
 	asJSON := flag.Bool("json", false, "print each event as a JSON line instead of a table row")
 	nprops := flag.Int("props", 5, "properties shown per row")
-	hide := flag.String("hide", "environment,service", "comma-separated properties not shown in rows (besides $-properties, trace_id and span_id)")
+	hide := flag.String("hide", "environment,service", "comma-separated properties not shown in rows (besides $-properties such as $trace_id)")
 	minEvents := flag.Int("min", 0, "exit 1 if fewer events than this arrived")
 	flag.Parse()
-	hidden = map[string]bool{"trace_id": true, "span_id": true}
+	hidden = map[string]bool{}
 	for _, k := range strings.Split(*hide, ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			hidden[k] = true
