@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,3 +134,46 @@ func TestLiveGRPCWithSDK(t *testing.T) {
 }
 
 func attributeUser(id string) attribute.KeyValue { return attribute.String("user", id) }
+
+// TestLiveHTTPRequests: gzip JSON is read; what is not OTLP gets the HTTP
+// error a client can act on, and live mode goes on.
+func TestLiveHTTPRequests(t *testing.T) {
+	rules := writeFile(t, t.TempDir(), "rules.yaml", explainRules)
+	httpAddr, _, out, stop := startLive(t, "--config", rules, "--listen", "127.0.0.1:0", "--only-matched")
+	url := "http://" + httpAddr
+
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte(explainSpans))
+	require.NoError(t, zw.Close())
+	req, err := http.NewRequest(http.MethodPost, url+"/v1/traces", &gz)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+
+	for _, tc := range []struct {
+		method, path, ctype, body string
+		want                      int
+	}{
+		{http.MethodGet, "/v1/traces", "", "", http.StatusMethodNotAllowed},
+		{http.MethodPost, "/v1/traces", "text/plain", "x", http.StatusUnsupportedMediaType},
+		{http.MethodPost, "/v1/logs", "application/json", "{not json", http.StatusBadRequest},
+		{http.MethodPost, "/v1/logs", "application/x-protobuf", "\xff\xff", http.StatusBadRequest},
+	} {
+		req, err := http.NewRequest(tc.method, url+tc.path, strings.NewReader(tc.body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", tc.ctype)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, tc.want, resp.StatusCode, "%s %s %s", tc.method, tc.path, tc.ctype)
+	}
+	require.NoError(t, stop())
+	assert.Equal(t, 2, strings.Count(out.String(), "\n"), out.String())
+	assert.Contains(t, out.String(), "checkout")
+}
