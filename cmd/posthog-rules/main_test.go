@@ -274,3 +274,24 @@ func TestExplainInputs(t *testing.T) {
 func ptraceRequest(t *telemetry) ptraceotlp.ExportRequest {
 	return ptraceotlp.NewExportRequestFromTraces(t.traces[0])
 }
+
+// On a terminal the status word is coloured; the columns stay aligned.
+func TestTextColour(t *testing.T) {
+	var buf bytes.Buffer
+	no := "no"
+	w := &textWriter{w: &buf, color: true, ruleWidth: 4}
+	require.NoError(t, w.write(&recordReport{
+		Record: recordInfo{Kind: "log", body: "pool exhausted"},
+		Rules: []ruleReport{
+			{Rule: "a", Matched: true, Events: []json.RawMessage{[]byte(`{"event":"e"}`)}},
+			{Rule: "bb", Matched: true, Dropped: &no},
+			{Rule: "ccc", Failed: &failedTerm{Condition: 2, Term: "log.body == nil"}},
+		},
+	}))
+	rec := `log "pool exhausted"` + strings.Repeat(" ", recordWidth-len(`log "pool exhausted"`)) + "  "
+	assert.Equal(t, ""+
+		rec+`a     `+green+"match  "+reset+`  {"event":"e"}`+"\n"+
+		rec+`bb    `+yellow+"dropped"+reset+"  dropped: no\n"+
+		rec+`ccc   `+dim+"no     "+reset+"  conditions[2]: log.body == nil is false\n",
+		buf.String())
+}
