@@ -10,7 +10,6 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottllog"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspan"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/ottlfuncs"
 	"go.opentelemetry.io/collector/component"
 	"go.uber.org/zap"
 )
@@ -46,11 +45,11 @@ func compile(cfg *Config, set component.TelemetrySettings) (*compiled, error) {
 		}
 	}
 
-	spanParser, err := ottlspan.NewParser(ottlfuncs.StandardConverters[*ottlspan.TransformContext](), set, ottlspan.EnablePathContextNames())
+	spanParser, err := newSpanParser(set)
 	if err != nil {
 		return nil, fmt.Errorf("creating the span OTTL parser: %w", err)
 	}
-	logParser, err := ottllog.NewParser(ottlfuncs.StandardConverters[*ottllog.TransformContext](), set, ottllog.EnablePathContextNames())
+	logParser, err := newLogParser(set)
 	if err != nil {
 		return nil, fmt.Errorf("creating the log OTTL parser: %w", err)
 	}
