@@ -4,14 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	"github.com/posthogexporter/posthogexporter/internal/configkeys"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
@@ -53,6 +56,20 @@ type Config struct {
 
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+var _ confmap.Unmarshaler = (*Config)(nil)
+
+// Unmarshal refuses every key that no field of Config takes, at any depth,
+// before decoding. The collector's decoder cannot: squashing
+// confighttp.ClientConfig, which has its own Unmarshal, makes it ignore
+// unused keys in the whole configuration, so a misspelled `condition:` would
+// leave a rule matching every record.
+func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := configkeys.Check(conf.ToStringMap(), reflect.TypeFor[Config]()); err != nil {
+		return err
+	}
+	return conf.Unmarshal(c)
 }
 
 // Validate checks what the collector cannot: the key, the endpoint, the
