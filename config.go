@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"strings"
 
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -77,13 +78,11 @@ func (c *Config) Unmarshal(conf *confmap.Conf) error {
 // (mapping.Config.Validate), which the collector calls for us.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.APIKey == "" {
-		errs = append(errs, errors.New("api_key: empty; set it to your PostHog project API key (phc_...), for example api_key: ${env:POSTHOG_API_KEY}"))
+	if err := validateAPIKey(string(c.APIKey)); err != nil {
+		errs = append(errs, err)
 	}
-	if c.ClientConfig.Endpoint == "" {
-		errs = append(errs, errors.New("endpoint: empty; set it to your PostHog host, such as https://us.i.posthog.com or https://eu.i.posthog.com"))
-	} else if u, err := url.Parse(c.ClientConfig.Endpoint); err != nil || u.Scheme == "" || u.Host == "" {
-		errs = append(errs, fmt.Errorf("endpoint: %q is not an absolute URL such as https://us.i.posthog.com", c.ClientConfig.Endpoint))
+	if err := validateEndpoint(c.ClientConfig.Endpoint); err != nil {
+		errs = append(errs, err)
 	}
 	switch c.ClientConfig.Compression {
 	case "", "none", configcompression.TypeGzip:
@@ -100,4 +99,45 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("max_batch_bytes: must be between 1 and %d (PostHog refuses bodies over 20 MB), got %d", limit, c.MaxBatchBytes))
 	}
 	return errors.Join(errs...)
+}
+
+// validateAPIKey refuses an empty key and a personal API key, which PostHog's
+// capture API answers with 401. The key itself is never printed.
+func validateAPIKey(key string) error {
+	switch {
+	case key == "":
+		return errors.New("api_key: empty; set it to your PostHog project API key (phc_...), for example api_key: ${env:POSTHOG_API_KEY}")
+	case strings.HasPrefix(key, "phx_"):
+		return errors.New("api_key: this is a personal API key (phx_...), which PostHog refuses for sending events (401); " +
+			"use the project API key (phc_...) from your project's settings in PostHog")
+	}
+	return nil
+}
+
+// ingestionPaths are PostHog's capture endpoints. The exporter appends
+// /batch/ to the endpoint itself, so an endpoint ending in one of these would
+// send every request to a path that does not exist.
+var ingestionPaths = []string{"/batch", "/capture", "/i/v0/e", "/e", "/track", "/engage"}
+
+// validateEndpoint wants an absolute http(s) URL of a PostHog host (or a
+// proxy in front of one), not of one of its capture endpoints.
+func validateEndpoint(endpoint string) error {
+	if endpoint == "" {
+		return errors.New("endpoint: empty; set it to your PostHog host, such as https://us.i.posthog.com or https://eu.i.posthog.com")
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("endpoint: %q is not an http or https URL of a PostHog host, such as https://us.i.posthog.com", endpoint)
+	}
+	path := strings.TrimRight(u.Path, "/")
+	for _, p := range ingestionPaths {
+		if strings.HasSuffix(path, p) {
+			base := *u
+			base.Path = strings.TrimSuffix(path, p)
+			base.RawPath = ""
+			return fmt.Errorf("endpoint: %q ends in %s/, but the exporter appends /batch/ itself, so every request would fail with 404; set endpoint: %s",
+				u.Redacted(), p, base.Redacted())
+		}
+	}
+	return nil
 }

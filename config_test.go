@@ -71,8 +71,13 @@ func TestConfigErrors(t *testing.T) {
 		"bad_compression": {"compression", "zstd"},
 		"bad_batch_bytes": {"max_batch_bytes"},
 		"bad_endpoint":    {"endpoint", "us.i.posthog.com"},
-		"bad_level":       {"compression_params.level", "-2"},
-		"bad_rule":        {`rule "broken" (spans[0])`, "conditions[0]", "span.name"},
+		"ftp_endpoint":    {`endpoint: "ftp://example.com" is not an http or https URL`},
+		"batch_endpoint": {`endpoint: "https://eu.i.posthog.com/batch/" ends in /batch/`, "404",
+			"set endpoint: https://eu.i.posthog.com"},
+		"capture_endpoint": {"ends in /i/v0/e/", "set endpoint: http://localhost:8000/ingest"},
+		"personal_key":     {"api_key: this is a personal API key (phx_...)", "project API key (phc_...)"},
+		"bad_level":        {"compression_params.level", "-2"},
+		"bad_rule":         {`rule "broken" (spans[0])`, "conditions[0]", "span.name"},
 	}
 	for name, want := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -81,6 +86,7 @@ func TestConfigErrors(t *testing.T) {
 			for _, w := range want {
 				assert.Contains(t, err.Error(), w)
 			}
+			assert.NotContains(t, err.Error(), "secretpersonalkey")
 		})
 	}
 }
