@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -33,6 +34,8 @@ func (m manifest) exporterVersion() string {
 	return ""
 }
 
+var libVersionRE = regexp.MustCompile(`"\$lib_version":\s*"([^"]*)"`)
+
 func readManifest(t *testing.T, text string) manifest {
 	t.Helper()
 	var m manifest
@@ -62,6 +65,16 @@ func TestOneVersion(t *testing.T) {
 	readme := readmeManifest(t)
 	if v := readManifest(t, readme.text).exporterVersion(); v != "v"+want {
 		t.Errorf("README.md:%d: the manifest gives %s %q, version.go says %q", readme.line, exporterModule, v, want)
+	}
+
+	text, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range libVersionRE.FindAllStringSubmatch(string(text), -1) {
+		if m[1] != want {
+			t.Errorf("README.md shows an event with $lib_version %q, version.go says %q", m[1], want)
+		}
 	}
 
 	out, err := runCommand(t, collectorBin(t), "components")
