@@ -33,6 +33,7 @@ func TestDefaultConfig(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	assert.Equal(t, "https://us.i.posthog.com", cfg.ClientConfig.Endpoint)
 	assert.Equal(t, "gzip", string(cfg.ClientConfig.Compression))
+	assert.Equal(t, 1, int(cfg.ClientConfig.CompressionParams.Level))
 	assert.Equal(t, 30*time.Second, cfg.ClientConfig.Timeout)
 	assert.Equal(t, 1000, cfg.MaxBatchEvents)
 	assert.Equal(t, 5<<20, cfg.MaxBatchBytes)

@@ -120,7 +120,7 @@ func newEnv(t testing.TB, h http.Handler, mod func(*Settings)) *env {
 // testSettings are the exporter's default settings, which its Config gives
 // a Sender: delivery has no defaults of its own for them.
 func testSettings(endpoint string) Settings {
-	return Settings{Endpoint: endpoint, APIKey: testKey, MaxBatchEvents: 1000, MaxBatchBytes: 5 << 20}
+	return Settings{Endpoint: endpoint, APIKey: testKey, MaxBatchEvents: 1000, MaxBatchBytes: 5 << 20, GzipLevel: 1}
 }
 
 // uuidFor makes event i's uuid recognisable.

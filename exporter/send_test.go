@@ -529,7 +529,7 @@ func TestNewSenderSettings(t *testing.T) {
 	set := testSettings("https://x")
 	set.MaxBatchBytes, set.MaxEventBytes = 500, 1<<20
 	s, _ := NewSender(http.DefaultClient, set, nil)
-	if s.set.MaxEventBytes > 500-len(s.prefix)-2 || s.set.UserAgent != DefaultUserAgent || s.set.GzipLevel != DefaultGzipLevel {
+	if s.set.MaxEventBytes > 500-len(s.prefix)-2 || s.set.UserAgent != DefaultUserAgent {
 		t.Errorf("defaults %+v", s.set)
 	}
 }
