@@ -88,5 +88,7 @@ func TestNearest(t *testing.T) {
 	assert.Equal(t, "properties", nearest("propertes", valid))
 	assert.Equal(t, "defaults", nearest("default", valid))
 	assert.Empty(t, nearest("bogus", valid))
+	assert.Equal(t, "tls", nearest("tsl", []string{"tls", "timeout"}))
 	assert.Equal(t, 3, distance("kitten", "sitting"))
+	assert.Equal(t, 1, distance("retry_on_failrue", "retry_on_failure"))
 }
