@@ -129,8 +129,16 @@ func validateEndpoint(endpoint string) error {
 		return errors.New("endpoint: empty; set it to your PostHog host, such as https://us.i.posthog.com or https://eu.i.posthog.com")
 	}
 	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return fmt.Errorf("endpoint: %q is not an http or https URL of a PostHog host, such as https://us.i.posthog.com", endpoint)
+	if err != nil {
+		// Not url.Error's own text: it quotes the URL, password included.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return fmt.Errorf("endpoint: not a URL (%w); set it to your PostHog host, such as https://us.i.posthog.com", err)
+	}
+	if u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("endpoint: %q is not an http or https URL of a PostHog host, such as https://us.i.posthog.com", u.Redacted())
 	}
 	path := strings.TrimRight(u.Path, "/")
 	for _, p := range ingestionPaths {

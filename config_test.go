@@ -75,10 +75,12 @@ func TestConfigErrors(t *testing.T) {
 		"ftp_endpoint":    {`endpoint: "ftp://example.com" is not an http or https URL`},
 		"batch_endpoint": {`endpoint: "https://eu.i.posthog.com/batch/" ends in /batch/`, "404",
 			"set endpoint: https://eu.i.posthog.com"},
-		"capture_endpoint": {"ends in /i/v0/e/", "set endpoint: http://localhost:8000/ingest"},
-		"personal_key":     {"api_key: this is a personal API key (phx_...)", "project API key (phc_...)"},
-		"bad_level":        {"compression_params.level", "-2"},
-		"bad_rule":         {`rule "broken" (spans[0])`, "conditions[0]", "span.name"},
+		"capture_endpoint":       {"ends in /i/v0/e/", "set endpoint: http://localhost:8000/ingest"},
+		"endpoint_with_password": {`"https://user:xxxxx@proxy.example/capture/" ends in /capture/`, "set endpoint: https://user:xxxxx@proxy.example"},
+		"unparseable_endpoint":   {"endpoint: not a URL"},
+		"personal_key":           {"api_key: this is a personal API key (phx_...)", "project API key (phc_...)"},
+		"bad_level":              {"compression_params.level", "-2"},
+		"bad_rule":               {`rule "broken" (spans[0])`, "conditions[0]", "span.name"},
 	}
 	for name, want := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -88,6 +90,7 @@ func TestConfigErrors(t *testing.T) {
 				assert.Contains(t, err.Error(), w)
 			}
 			assert.NotContains(t, err.Error(), "secretpersonalkey")
+			assert.NotContains(t, err.Error(), "hunter2")
 		})
 	}
 }
