@@ -32,6 +32,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -230,9 +231,21 @@ func TestReadmeStaysInTheRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(data)
+	anchors := map[string]bool{}
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "#") {
+			anchors[slug(strings.TrimLeft(line, "# "))] = true
+		}
+	}
 	for _, m := range linkRE.FindAllStringSubmatch(text, -1) {
 		target := m[1]
-		if strings.HasPrefix(target, "#") || strings.Contains(target, "://") {
+		if strings.HasPrefix(target, "#") {
+			if !anchors[target[1:]] {
+				t.Errorf("README links to %s, which is no heading of the README", target)
+			}
+			continue
+		}
+		if strings.Contains(target, "://") {
 			continue
 		}
 		path, _, _ := strings.Cut(target, "#")
@@ -245,4 +258,19 @@ func TestReadmeStaysInTheRepository(t *testing.T) {
 			t.Errorf("README mentions %q, which is not part of the repository", outside)
 		}
 	}
+}
+
+// slug is GitHub's anchor for a heading: lower case, spaces to hyphens,
+// punctuation other than hyphens and underscores left out.
+func slug(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(heading) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
