@@ -69,8 +69,8 @@ func check(v any, t reflect.Type, prefix string, errs *[]error) {
 		if !ok {
 			return
 		}
-		for k, x := range m {
-			check(x, t.Elem(), join(prefix, k), errs)
+		for _, k := range sortedKeys(m) {
+			check(m[k], t.Elem(), join(prefix, k), errs)
 		}
 	}
 }
@@ -80,12 +80,7 @@ func checkStruct(m map[string]any, t reflect.Type, prefix string, errs *[]error)
 	if open {
 		return
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(m) {
 		ft, ok := fields[k]
 		if !ok {
 			*errs = append(*errs, unknownKey(join(prefix, k), k, fields))
@@ -152,12 +147,18 @@ func optionalValue(t reflect.Type) (reflect.Type, bool) {
 	return f.Type, true
 }
 
-func unknownKey(path, key string, fields map[string]reflect.Type) error {
-	valid := make([]string, 0, len(fields))
-	for k := range fields {
-		valid = append(valid, k)
+// sortedKeys returns m's keys in order, so that errors come in a stable order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	sort.Strings(valid)
+	sort.Strings(keys)
+	return keys
+}
+
+func unknownKey(path, key string, fields map[string]reflect.Type) error {
+	valid := sortedKeys(fields)
 	if near := nearest(key, valid); near != "" {
 		return fmt.Errorf("%s: unknown key; did you mean %q?", path, near)
 	}
