@@ -23,7 +23,9 @@ func BenchmarkSend(b *testing.B) {
 				_, _ = io.WriteString(w, `{"status":1}`)
 			}))
 			defer srv.Close()
-			s, err := NewSender(srv.Client(), Settings{Endpoint: srv.URL, APIKey: testKey, Gzip: bc.gzip}, nil)
+			set := testSettings(srv.URL)
+			set.Gzip = bc.gzip
+			s, err := NewSender(srv.Client(), set, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
