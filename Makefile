@@ -1,9 +1,11 @@
 # otelcol-posthog: build, demo and test.
 #
 #   make build     _build/otelcol-posthog (ocb v0.162.0, installed into ./.tools/bin)
+#                  and _build/posthog-rules (explain and test rules)
 #   make demo      local end-to-end demo (scripts/demo.sh); set POSTHOG_API_KEY
 #                  (and POSTHOG_HOST) to send to a real PostHog project instead
-#   make test      go test -race ./... including the end-to-end test against
+#   make test      the tl-engine rules' fixture tests (posthog-rules test), then
+#                  go test -race ./... including the end-to-end test against
 #                  the built collector
 #   make generate  regenerate internal/metadata etc. from metadata.yaml (mdatagen)
 #   make soak      5 minutes at 2,000 spans/s with a PostHog outage every 30s
@@ -20,6 +22,7 @@ OCB       := $(TOOLS_BIN)/builder
 OCB_STAMP := $(TOOLS_BIN)/.builder-$(OCB_VERSION)
 DIST      := _build
 OTELCOL   := $(DIST)/otelcol-posthog
+RULES     := $(DIST)/posthog-rules
 GO_TEST_FLAGS ?= -race -timeout 15m
 
 # Non-test Go sources of this module (the collector build picks up the
@@ -49,7 +52,11 @@ $(OTELCOL): $(DIST)/.generated $(GO_SOURCES)
 	cd $(DIST) && CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o otelcol-posthog .
 	@echo "built $(OTELCOL)"
 
-build: $(OTELCOL)
+$(RULES): $(GO_SOURCES) $(wildcard cmd/posthog-rules/*.go) go.mod go.sum
+	@mkdir -p $(DIST)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/posthog-rules
+
+build: $(OTELCOL) $(RULES)
 
 demo: build
 	./scripts/demo.sh
@@ -57,6 +64,7 @@ demo: build
 # The e2e test (./e2e) runs the collector built above; under `make test` a
 # missing binary is a failure, not a skip.
 test: build
+	$(RULES) test --config testdata/config/tl-engine.yaml testdata/config/tl-engine-fixtures
 	OTELCOL_POSTHOG_BIN=$(CURDIR)/$(OTELCOL) OTELCOL_POSTHOG_REQUIRE_BIN=1 $(GO) test $(GO_TEST_FLAGS) ./...
 
 e2e: build

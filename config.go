@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/config/configcompression"
@@ -11,8 +13,10 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	"github.com/posthogexporter/posthogexporter/internal/configkeys"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
@@ -27,6 +31,9 @@ const (
 	defaultMaxBatchEvents = 1000
 	defaultMaxBatchBytes  = 5 << 20
 	defaultFlushTimeout   = time.Second
+	// defaultGzipLevel is the cheapest in CPU: on event batches it costs half
+	// of level 6's CPU for about 10% more bytes.
+	defaultGzipLevel = 1
 )
 
 // Config is the configuration of the posthog exporter.
@@ -62,25 +69,37 @@ type Config struct {
 	_ struct{}
 }
 
+var _ confmap.Unmarshaler = (*Config)(nil)
+
+// Unmarshal refuses every key that no field of Config takes, at any depth,
+// before decoding. The collector's decoder cannot: squashing
+// confighttp.ClientConfig, which has its own Unmarshal, makes it ignore
+// unused keys in the whole configuration, so a misspelled `condition:` would
+// leave a rule matching every record.
+func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := configkeys.Check(conf.ToStringMap(), reflect.TypeFor[Config]()); err != nil {
+		return err
+	}
+	return conf.Unmarshal(c)
+}
+
 // Validate checks what the collector cannot: the key, the endpoint, the
 // request limits and PostHog's compression. The rules validate themselves
 // (mapping.Config.Validate), which the collector calls for us.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.APIKey == "" {
-		errs = append(errs, errors.New("api_key: empty; set it to your PostHog project API key (phc_...), for example api_key: ${env:POSTHOG_API_KEY}"))
+	if err := validateAPIKey(string(c.APIKey)); err != nil {
+		errs = append(errs, err)
 	}
-	if c.ClientConfig.Endpoint == "" {
-		errs = append(errs, errors.New("endpoint: empty; set it to your PostHog host, such as https://us.i.posthog.com or https://eu.i.posthog.com"))
-	} else if u, err := url.Parse(c.ClientConfig.Endpoint); err != nil || u.Scheme == "" || u.Host == "" {
-		errs = append(errs, fmt.Errorf("endpoint: %q is not an absolute URL such as https://us.i.posthog.com", c.ClientConfig.Endpoint))
+	if err := validateEndpoint(c.ClientConfig.Endpoint); err != nil {
+		errs = append(errs, err)
 	}
 	switch c.ClientConfig.Compression {
 	case "", "none", configcompression.TypeGzip:
 	default:
 		errs = append(errs, fmt.Errorf("compression: PostHog accepts gzip or none, not %q", c.ClientConfig.Compression))
 	}
-	if lvl := c.ClientConfig.CompressionParams.Level; lvl != 0 && lvl != -1 && (lvl < 1 || lvl > 9) {
+	if lvl := c.ClientConfig.CompressionParams.Level; c.ClientConfig.Compression == configcompression.TypeGzip && (lvl < 1 || lvl > 9) {
 		errs = append(errs, fmt.Errorf("compression_params.level: %d is not a gzip level from 1 (fastest, the default) to 9 (smallest)", lvl))
 	}
 	if c.MaxBatchEvents <= 0 {
@@ -90,4 +109,53 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("max_batch_bytes: must be between 1 and %d (PostHog refuses bodies over 20 MB), got %d", limit, c.MaxBatchBytes))
 	}
 	return errors.Join(errs...)
+}
+
+// validateAPIKey refuses an empty key and a personal API key, which PostHog's
+// capture API answers with 401. The key itself is never printed.
+func validateAPIKey(key string) error {
+	switch {
+	case key == "":
+		return errors.New("api_key: empty; set it to your PostHog project API key (phc_...), for example api_key: ${env:POSTHOG_API_KEY}")
+	case strings.HasPrefix(key, "phx_"):
+		return errors.New("api_key: this is a personal API key (phx_...), which PostHog refuses for sending events (401); " +
+			"use the project API key (phc_...) from your project's settings in PostHog")
+	}
+	return nil
+}
+
+// ingestionPaths are PostHog's capture endpoints. The exporter appends
+// /batch/ to the endpoint itself, so an endpoint ending in one of these would
+// send every request to a path that does not exist.
+var ingestionPaths = []string{"/batch", "/capture", "/i/v0/e", "/e", "/track", "/engage"}
+
+// validateEndpoint wants an absolute http(s) URL of a PostHog host (or a
+// proxy in front of one), not of one of its capture endpoints.
+func validateEndpoint(endpoint string) error {
+	if endpoint == "" {
+		return errors.New("endpoint: empty; set it to your PostHog host, such as https://us.i.posthog.com or https://eu.i.posthog.com")
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		// Not url.Error's own text: it quotes the URL, password included.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return fmt.Errorf("endpoint: not a URL (%w); set it to your PostHog host, such as https://us.i.posthog.com", err)
+	}
+	if u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("endpoint: %q is not an http or https URL of a PostHog host, such as https://us.i.posthog.com", u.Redacted())
+	}
+	path := strings.TrimRight(u.Path, "/")
+	for _, p := range ingestionPaths {
+		if strings.HasSuffix(path, p) {
+			base := *u
+			base.Path = strings.TrimSuffix(path, p)
+			base.RawPath = ""
+			return fmt.Errorf("endpoint: %q ends in %s/, but the exporter appends /batch/ itself, so every request would fail with 404; set endpoint: %s",
+				u.Redacted(), p, base.Redacted())
+		}
+	}
+	return nil
 }

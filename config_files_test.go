@@ -6,8 +6,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/posthogexporter/posthogexporter/internal/metadata"
 )
 
 // loadShippedExporter reads the posthog exporter of a config file we ship.
@@ -44,4 +47,31 @@ func TestDemoRunsTheCatalogue(t *testing.T) {
 	} {
 		assert.True(t, events[name], "the catalogue has no rule for %s", name)
 	}
+}
+
+// TestShippedConfigsLoad: every posthog exporter of every config file we ship
+// decodes with no unknown key (the key check runs in Config.Unmarshal).
+func TestShippedConfigsLoad(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "config", "*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	loaded := 0
+	for _, file := range files {
+		cm, err := confmaptest.LoadConf(file)
+		require.NoError(t, err)
+		exporters, err := cm.Sub("exporters")
+		require.NoError(t, err)
+		for id := range exporters.ToStringMap() {
+			var cid component.ID
+			require.NoError(t, cid.UnmarshalText([]byte(id)))
+			if cid.Type() != metadata.Type {
+				continue
+			}
+			sub, err := exporters.Sub(id)
+			require.NoError(t, err)
+			require.NoError(t, sub.Unmarshal(createDefaultConfig()), "%s: exporters::%s", file, id)
+			loaded++
+		}
+	}
+	assert.Positive(t, loaded)
 }

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"gopkg.in/yaml.v3"
 
 	"github.com/posthogexporter/posthogexporter/internal/metadata"
 )
@@ -32,6 +33,7 @@ func TestDefaultConfig(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	assert.Equal(t, "https://us.i.posthog.com", cfg.ClientConfig.Endpoint)
 	assert.Equal(t, "gzip", string(cfg.ClientConfig.Compression))
+	assert.Equal(t, 1, int(cfg.ClientConfig.CompressionParams.Level))
 	assert.Equal(t, 30*time.Second, cfg.ClientConfig.Timeout)
 	assert.Equal(t, 1000, cfg.MaxBatchEvents)
 	assert.Equal(t, 5<<20, cfg.MaxBatchBytes)
@@ -70,8 +72,15 @@ func TestConfigErrors(t *testing.T) {
 		"bad_compression": {"compression", "zstd"},
 		"bad_batch_bytes": {"max_batch_bytes"},
 		"bad_endpoint":    {"endpoint", "us.i.posthog.com"},
-		"bad_level":       {"compression_params.level", "-2"},
-		"bad_rule":        {`rule "broken" (spans[0])`, "conditions[0]", "span.name"},
+		"ftp_endpoint":    {`endpoint: "ftp://example.com" is not an http or https URL`},
+		"batch_endpoint": {`endpoint: "https://eu.i.posthog.com/batch/" ends in /batch/`, "404",
+			"set endpoint: https://eu.i.posthog.com"},
+		"capture_endpoint":       {"ends in /i/v0/e/", "set endpoint: http://localhost:8000/ingest"},
+		"endpoint_with_password": {`"https://user:xxxxx@proxy.example/capture/" ends in /capture/`, "set endpoint: https://user:xxxxx@proxy.example"},
+		"unparseable_endpoint":   {"endpoint: not a URL"},
+		"personal_key":           {"api_key: this is a personal API key (phx_...)", "project API key (phc_...)"},
+		"bad_level":              {"compression_params.level", "-2"},
+		"bad_rule":               {`rule "broken" (spans[0])`, "conditions[0]", "span.name"},
 	}
 	for name, want := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -80,6 +89,8 @@ func TestConfigErrors(t *testing.T) {
 			for _, w := range want {
 				assert.Contains(t, err.Error(), w)
 			}
+			assert.NotContains(t, err.Error(), "secretpersonalkey")
+			assert.NotContains(t, err.Error(), "hunter2")
 		})
 	}
 }
@@ -89,4 +100,109 @@ func TestAPIKeyIsNeverPrinted(t *testing.T) {
 	cfg, err := loadConfig(t, "full")
 	require.NoError(t, err)
 	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg.APIKey), "phc_full")
+}
+
+// unmarshalYAML decodes an exporter's configuration as the collector does.
+func unmarshalYAML(t *testing.T, text string) (*Config, error) {
+	t.Helper()
+	var raw map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(text), &raw))
+	cfg := createDefaultConfig().(*Config)
+	if err := confmap.NewFromStringMap(raw).Unmarshal(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// TestUnknownKeysAreErrors: a misspelled key anywhere is an error naming its
+// path and the key meant, never a setting silently ignored (a rule whose
+// `condition:` is ignored matches every span).
+func TestUnknownKeysAreErrors(t *testing.T) {
+	const rule = "\n    event: e\n    distinct_id: ['\"x\"']\n"
+	tests := map[string]struct{ yaml, want string }{
+		"rule condition": {
+			"spans:\n  - name: r" + rule + "    condition: ['span.name == \"x\"']\n",
+			`spans[0].condition: unknown key; did you mean "conditions"?`,
+		},
+		"rule propertes": {
+			"spans:\n  - name: r" + rule + "    propertes: {a: '\"b\"'}\n",
+			`spans[0].propertes: unknown key; did you mean "properties"?`,
+		},
+		"rule bogus": {
+			"logs:\n  - name: r" + rule + "  - name: s" + rule + "    bogus: 1\n",
+			"logs[1].bogus: unknown key; valid keys here are ",
+		},
+		"default": {
+			"default:\n  distinct_id: ['\"x\"']\n",
+			`default: unknown key; did you mean "defaults"?`,
+		},
+		"retry_on_failur": {
+			"retry_on_failur:\n  enabled: false\n",
+			`retry_on_failur: unknown key; did you mean "retry_on_failure"?`,
+		},
+		"in defaults": {
+			"defaults:\n  distinct_ids: ['\"x\"']\n",
+			`defaults.distinct_ids: unknown key; did you mean "distinct_id"?`,
+		},
+		"in retry_on_failure": {
+			"retry_on_failure:\n  max_elapsed: 1m\n",
+			"retry_on_failure.max_elapsed: unknown key",
+		},
+		"in sending_queue": {
+			"sending_queue:\n  enabled: true\n  num_consumer: 2\n",
+			`sending_queue.num_consumer: unknown key; did you mean "num_consumers"?`,
+		},
+		"in sending_queue.batch": {
+			"sending_queue:\n  batch:\n    flush_timout: 1s\n",
+			`sending_queue.batch.flush_timout: unknown key; did you mean "flush_timeout"?`,
+		},
+		"in tls": {
+			"tls:\n  insecure_skip_verfy: true\n",
+			`tls.insecure_skip_verfy: unknown key; did you mean "insecure_skip_verify"?`,
+		},
+		"in compression_params": {
+			"compression_params:\n  levl: 1\n",
+			`compression_params.levl: unknown key; did you mean "level"?`,
+		},
+		"http client key": {
+			"endpiont: https://eu.i.posthog.com\n",
+			`endpiont: unknown key; did you mean "endpoint"?`,
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := unmarshalYAML(t, "api_key: phc_test\n"+tt.yaml)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+// TestFreeFormKeysStayFree: the keys of maps (properties, set, groups,
+// headers) and the squashed HTTP settings are not checked against anything.
+func TestFreeFormKeysStayFree(t *testing.T) {
+	cfg, err := unmarshalYAML(t, `
+api_key: phc_test
+endpoint: https://eu.i.posthog.com
+headers: {X-Anything: yes}
+tls: {insecure_skip_verify: true, ca_file: /x}
+auth: {authenticator: basicauth}
+sending_queue: {enabled: false, storage: file_storage, batch: {flush_timeout: 1s}}
+retry_on_failure: {enabled: true, max_elapsed_time: 1m}
+defaults:
+  distinct_id: ['"x"']
+  properties: {any.key: '"v"'}
+spans:
+  - name: r
+    event: e
+    properties: {whatever_key: '"v"'}
+    set: {plan: '"p"'}
+    set_once: {first: '"f"'}
+    groups: {company: '"c"'}
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "https://eu.i.posthog.com", cfg.ClientConfig.Endpoint)
+	assert.False(t, cfg.QueueConfig.HasValue())
+	v, ok := cfg.ClientConfig.Headers.Get("X-Anything")
+	assert.True(t, ok)
+	assert.Equal(t, "yes", string(v))
 }

@@ -35,6 +35,7 @@ func createDefaultConfig() component.Config {
 	client.Endpoint = defaultEndpoint
 	client.Timeout = 30 * time.Second
 	client.Compression = configcompression.TypeGzip
+	client.CompressionParams.Level = defaultGzipLevel
 	return &Config{
 		ClientConfig:   client,
 		QueueConfig:    configoptional.Some(defaultQueueConfig()),

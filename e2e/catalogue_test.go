@@ -30,6 +30,18 @@ type wantEvent struct {
 	props            map[string]any // string, int64 or bool
 }
 
+// conventions are what PostHog's own SDKs would put on the event: the
+// record's trace context, the end user's address on API events (else
+// $geoip_disable), the posthog-js session where the request carried its headers.
+type conventions struct {
+	traceID, ip, session, window string
+}
+
+type expected struct {
+	wantEvent
+	conventions
+}
+
 // TestCatalogueEndToEnd runs the demo service's telemetry through the built
 // collector with testdata/config/tl-engine.yaml, unchanged but for its ports,
 // and checks all 13 events of the brief with their properties, identity and
@@ -80,12 +92,21 @@ func TestCatalogueEndToEnd(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("got %d events, want %d", len(got), len(want))
 	}
+	sessions := 0
+	for _, w := range want {
+		if w.session != "" {
+			sessions++
+		}
+	}
+	if sessions == 0 {
+		t.Error("no request of the demo carried the posthog-js session header: $session_id goes unchecked")
+	}
 
-	// Events are matched to expectations by name and the record's span_id.
+	// Events are matched to expectations by name and the record's $span_id.
 	byKey := map[string]posthogtest.Event{}
 	uuids := map[string]bool{}
 	for _, e := range got {
-		span, _ := e.Properties["span_id"].(string)
+		span, _ := e.Properties["$span_id"].(string)
 		byKey[e.Name+"/"+span] = e
 		if uuids[e.UUID] {
 			t.Errorf("uuid %s sent twice", e.UUID)
@@ -106,10 +127,11 @@ func TestCatalogueEndToEnd(t *testing.T) {
 		} else {
 			checkTime(t, where, ts, w.at)
 		}
-		props := map[string]any{"service": "tl-engine", "environment": "catalogue", "$process_person_profile": false}
+		props := map[string]any{"service": "tl-engine", "environment": "catalogue", "$process_person_profile": false, "$trace_id": w.traceID}
 		for k, v := range w.props {
 			props[k] = v
 		}
+		checkConventions(t, where, e, w)
 		for k, v := range props {
 			switch v := v.(type) {
 			case int64:
@@ -129,13 +151,45 @@ func TestCatalogueEndToEnd(t *testing.T) {
 	t.Logf("%d events: %v", len(got), counts)
 }
 
+// checkConventions checks what PostHog's own SDKs would have put on the
+// event: located by the user's $ip, or not located at all; in the posthog-js
+// session (and window) exactly when the request carried its headers.
+func checkConventions(t *testing.T, where string, e posthogtest.Event, w expected) {
+	t.Helper()
+	if w.ip != "" {
+		if e.Properties["$ip"] != w.ip || e.Properties["$geoip_disable"] != nil {
+			t.Errorf("%s: $ip %v, $geoip_disable %v; want $ip %s and no $geoip_disable", where, e.Properties["$ip"], e.Properties["$geoip_disable"], w.ip)
+		}
+	} else if e.Properties["$geoip_disable"] != true || e.Properties["$ip"] != nil {
+		t.Errorf("%s: $geoip_disable %v, $ip %v; want $geoip_disable true", where, e.Properties["$geoip_disable"], e.Properties["$ip"])
+	}
+	for key, want := range map[string]string{"$session_id": w.session, "$window_id": w.window} {
+		got, has := e.Properties[key]
+		switch {
+		case want == "" && has:
+			t.Errorf("%s: %s %v, but the request carried no posthog-js header", where, key, got)
+		case want != "" && got != want:
+			t.Errorf("%s: %s %v, want %s (from the request's header)", where, key, got, want)
+		}
+	}
+}
+
 // expectCatalogue derives the expected events, keyed by name and span id.
-func expectCatalogue(res *demotelemetry.Result) map[string]wantEvent {
-	want := map[string]wantEvent{}
-	add := func(spanID trace.SpanID, w wantEvent) { want[w.name+"/"+spanID.String()] = w }
+func expectCatalogue(res *demotelemetry.Result) map[string]expected {
+	want := map[string]expected{}
+	var traceID string
+	add := func(spanID trace.SpanID, w wantEvent, c ...conventions) {
+		e := expected{wantEvent: w}
+		if len(c) > 0 {
+			e.conventions = c[0]
+		}
+		e.traceID = traceID
+		want[w.name+"/"+spanID.String()] = e
+	}
 	for _, s := range res.Spans {
 		a := attrs(s.Attributes())
 		id := s.SpanContext().SpanID()
+		traceID = s.SpanContext().TraceID().String()
 		durMS := s.EndTime().Sub(s.StartTime()).Milliseconds()
 		failed := s.Status().Code == codes.Error
 		switch {
@@ -156,14 +210,18 @@ func expectCatalogue(res *demotelemetry.Result) map[string]wantEvent {
 			user := "anonymous"
 			if u, ok := a["enduser.id"]; ok {
 				user = str(u)
+			} else if h, ok := a["http.request.header.x-posthog-distinct-id"].([]string); ok {
+				user = h[0]
 			}
+			ip := str(a["client.address"])
+			c := conventions{ip: ip, session: firstOf(a["http.request.header.x-posthog-session-id"]), window: firstOf(a["http.request.header.x-posthog-window-id"])}
 			add(id, wantEvent{"api_request", user, s.EndTime(), map[string]any{
 				"endpoint": a["http.route"], "url_path": a["url.path"], "method": a["http.request.method"],
-				"status_code": a["http.response.status_code"], "response_time_ms": durMS}})
+				"status_code": a["http.response.status_code"], "response_time_ms": durMS}}, c)
 			if code, _ := a["http.response.status_code"].(int64); code >= 500 {
 				add(id, wantEvent{"api_error", user, s.EndTime(), map[string]any{
 					"endpoint": a["http.route"], "method": a["http.request.method"], "status_code": code,
-					"error_type": a["error.type"], "error_message": s.Status().Description}})
+					"error_type": a["error.type"], "error_message": s.Status().Description}}, c)
 			}
 		case s.SpanKind() == trace.SpanKindConsumer && a["task.id"] != nil:
 			task := "task-" + str(a["task.id"])
@@ -190,6 +248,7 @@ func expectCatalogue(res *demotelemetry.Result) map[string]wantEvent {
 	}
 	for _, r := range res.Logs {
 		a := logAttrs(r)
+		traceID = r.TraceID().String()
 		switch {
 		case r.EventName() == "rate_limit_exceeded":
 			sum := sha256.Sum256([]byte(str(a["api_key"])))
@@ -219,3 +278,11 @@ func logAttrs(r sdklog.Record) map[string]any {
 }
 
 func str(v any) string { return fmt.Sprint(v) }
+
+// firstOf is a header attribute's first value, "" when it is absent.
+func firstOf(v any) string {
+	if h, ok := v.([]string); ok && len(h) > 0 {
+		return h[0]
+	}
+	return ""
+}

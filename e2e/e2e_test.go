@@ -373,7 +373,7 @@ func TestCollectorEndToEnd(t *testing.T) {
 }
 
 // checkEvents ties every event back to the span or log record it came from
-// (by its span_id property) and checks identity, timestamp and properties.
+// (by its $span_id property) and checks identity, timestamp and properties.
 func checkEvents(t *testing.T, events []posthogtest.Event, res *demotelemetry.Result) {
 	spans := map[string]sdktrace.ReadOnlySpan{}
 	for _, s := range res.Spans {
@@ -408,12 +408,12 @@ func checkEvents(t *testing.T, events []posthogtest.Event, res *demotelemetry.Re
 			t.Errorf("%s: timestamp %q: %v", where, e.Timestamp, err)
 			continue
 		}
-		spanID, _ := e.Properties["span_id"].(string)
-		traceID, _ := e.Properties["trace_id"].(string)
+		spanID, _ := e.Properties["$span_id"].(string)
+		traceID, _ := e.Properties["$trace_id"].(string)
 
 		if rec, ok := logs[spanID]; ok && (e.Name == "rate_limit_exceeded" || e.Name == "database_connection_pool_exhausted") {
 			if traceID != rec.TraceID().String() {
-				t.Errorf("%s: trace_id %s, want %s", where, traceID, rec.TraceID())
+				t.Errorf("%s: $trace_id %s, want %s", where, traceID, rec.TraceID())
 			}
 			checkTime(t, where, ts, rec.Timestamp())
 			la := map[string]attribute.Value{}
@@ -446,11 +446,11 @@ func checkEvents(t *testing.T, events []posthogtest.Event, res *demotelemetry.Re
 
 		s, ok := spans[spanID]
 		if !ok {
-			t.Errorf("%s: span_id %q matches no span sent", where, spanID)
+			t.Errorf("%s: $span_id %q matches no span sent", where, spanID)
 			continue
 		}
 		if traceID != s.SpanContext().TraceID().String() {
-			t.Errorf("%s: trace_id %s, want %s", where, traceID, s.SpanContext().TraceID())
+			t.Errorf("%s: $trace_id %s, want %s", where, traceID, s.SpanContext().TraceID())
 		}
 		a := map[string]attribute.Value{}
 		for _, kv := range s.Attributes() {
@@ -619,6 +619,63 @@ service:
 			}
 			if !strings.Contains(out, tc.want) {
 				t.Errorf("the error does not name the rule %q:\n%s", tc.want, out)
+			}
+		})
+	}
+}
+
+// TestValidateRejectsConfigMistakes: mistakes that used to validate and then
+// did something else (a misspelled key ignored, an endpoint that 404s, a key
+// PostHog refuses) fail `validate`, with the path and the fix.
+func TestValidateRejectsConfigMistakes(t *testing.T) {
+	bin := collectorBin(t)
+	cases := []struct{ name, exporter, want string }{
+		{"misspelled rule key", `
+    spans:
+      - {name: r, event: e, distinct_id: ['"x"'], condition: ['span.name == "x"']}`, `spans[0].condition: unknown key; did you mean "conditions"?`},
+		{"misspelled block", `
+    retry_on_failur: {enabled: false}`, `retry_on_failur: unknown key; did you mean "retry_on_failure"?`},
+		{"misspelled nested key", `
+    sending_queue: {queue_sise: 10}`, `sending_queue.queue_sise: unknown key; did you mean "queue_size"?`},
+		{"batch endpoint", `
+    endpoint: https://eu.i.posthog.com/batch/`, "set endpoint: https://eu.i.posthog.com"},
+		{"ftp endpoint", `
+    endpoint: ftp://example.com`, "is not an http or https URL"},
+		{"personal key", `
+    api_key: phx_personalsecret`, "personal API key (phx_...)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			exporter := tc.exporter
+			if !strings.Contains(exporter, "api_key:") {
+				exporter = "\n    api_key: phc_x" + exporter
+			}
+			cfg := `
+receivers:
+  otlp:
+    protocols:
+      http: {endpoint: 127.0.0.1:0}
+exporters:
+  posthog:` + exporter + `
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [posthog]}
+`
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := runValidate(t, bin, path)
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) {
+				t.Fatalf("validate accepted the mistake (err %v):\n%s", err, out)
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("the error lacks %q:\n%s", tc.want, out)
+			}
+			if strings.Contains(out, "personalsecret") {
+				t.Errorf("the error prints the key:\n%s", out)
 			}
 		})
 	}

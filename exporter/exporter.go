@@ -220,5 +220,13 @@ func (e *posthogExporter) recordStats(ctx context.Context, stats []mapping.RuleS
 			e.warnings.warn("event:"+s.Rule, "Events dropped: event_expression gave no name.",
 				zap.String("rule", s.Rule), zap.Int64("dropped", n))
 		}
+		if n := s.Dropped[mapping.DropEventNameTooLong] + s.Dropped[mapping.DropDistinctIDTooLong]; n > 0 {
+			e.warnings.warn("length:"+s.Rule, "Events dropped: event name or distinct_id over 200 characters, which PostHog would cut (two long ids could collide).",
+				zap.String("rule", s.Rule), zap.Int64("dropped", n))
+		}
+		if n := s.Dropped[mapping.DropMissingGroupKey]; n > 0 {
+			e.warnings.warn("group:"+s.Rule, "Events dropped: the $groupidentify rule's group key was empty.",
+				zap.String("rule", s.Rule), zap.Int64("dropped", n))
+		}
 	}
 }

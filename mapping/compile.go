@@ -5,29 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottllog"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspan"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/ottlfuncs"
 	"go.opentelemetry.io/collector/component"
 	"go.uber.org/zap"
-)
-
-// ownedKeys are the property keys the exporter writes itself; a rule cannot override them.
-var ownedKeys = map[string]bool{
-	"$lib":                    true,
-	"$lib_version":            true,
-	"$process_person_profile": true,
-	"$set":                    true,
-	"$set_once":               true,
-	"$groups":                 true,
-}
-
-// Names of the trace context properties every event carries when the record has them.
-const (
-	traceIDKey = "trace_id"
-	spanIDKey  = "span_id"
 )
 
 // compiled holds every rule of a Config, parsed.
@@ -55,24 +39,29 @@ func compile(cfg *Config, set component.TelemetrySettings) (*compiled, error) {
 	if err := checkRuleNames(cfg); err != nil {
 		errs = append(errs, err)
 	}
+	for _, k := range sortedKeys(cfg.Defaults.Properties) {
+		if _, owned := ownedKeys[k]; owned {
+			errs = append(errs, fmt.Errorf("defaults: %w", ownedKeyErr("properties", k)))
+		}
+	}
 
-	spanParser, err := ottlspan.NewParser(ottlfuncs.StandardConverters[*ottlspan.TransformContext](), set, ottlspan.EnablePathContextNames())
+	spanParser, err := newSpanParser(set)
 	if err != nil {
 		return nil, fmt.Errorf("creating the span OTTL parser: %w", err)
 	}
-	logParser, err := ottllog.NewParser(ottlfuncs.StandardConverters[*ottllog.TransformContext](), set, ottllog.EnablePathContextNames())
+	logParser, err := newLogParser(set)
 	if err != nil {
 		return nil, fmt.Errorf("creating the log OTTL parser: %w", err)
 	}
 
 	c := compiled{spanAttrs: &attrIndex{}, logAttrs: &attrIndex{}}
-	spanCompiler := newCompiler(&spanParser, "span", &cfg.Defaults, c.spanAttrs)
+	spanCompiler := newCompiler(&spanParser, "span", cfg, c.spanAttrs)
 	for i := range cfg.Spans {
 		r, err := spanCompiler.rule(&cfg.Spans[i], ruleID("spans", i, cfg.Spans[i].Name), describeRule("spans", i, cfg.Spans[i].Name), true)
 		errs = append(errs, err)
 		c.spans = append(c.spans, r)
 	}
-	logCompiler := newCompiler(&logParser, "log", &cfg.Defaults, c.logAttrs)
+	logCompiler := newCompiler(&logParser, "log", cfg, c.logAttrs)
 	for i := range cfg.Logs {
 		r, err := logCompiler.rule(&cfg.Logs[i], ruleID("logs", i, cfg.Logs[i].Name), describeRule("logs", i, cfg.Logs[i].Name), false)
 		errs = append(errs, err)
@@ -130,14 +119,15 @@ type compiler[K any] struct {
 	parser      *ottl.Parser[K]
 	signal      string
 	defaults    *Defaults
+	geoip       bool
 	cache       map[string]*ottl.ValueExpression[K]
 	failed      map[string]bool
 	defaultErrs []error
 	attrs       *attrIndex
 }
 
-func newCompiler[K any](p *ottl.Parser[K], signal string, d *Defaults, attrs *attrIndex) *compiler[K] {
-	return &compiler[K]{parser: p, signal: signal, defaults: d, cache: map[string]*ottl.ValueExpression[K]{}, failed: map[string]bool{}, attrs: attrs}
+func newCompiler[K any](p *ottl.Parser[K], signal string, cfg *Config, attrs *attrIndex) *compiler[K] {
+	return &compiler[K]{parser: p, signal: signal, defaults: &cfg.Defaults, geoip: cfg.GeoIP, cache: map[string]*ottl.ValueExpression[K]{}, failed: map[string]bool{}, attrs: attrs}
 }
 
 // defaultExpr parses an expression of the defaults in this signal's context.
@@ -158,71 +148,109 @@ func (c *compiler[K]) defaultExpr(field, expr string) (*ottl.ValueExpression[K],
 	return e, true
 }
 
+// rule parses one rule. Each field is checked by its own function, which
+// returns its errors prefixed with the field's name; rule adds where the rule
+// is. The functions run in the order written (Go evaluates arguments left to
+// right): identityEvent reads the person_profiles that personProfiles resolved.
 func (c *compiler[K]) rule(r *Rule, id, where string, isSpan bool) (*rule[K], error) {
-	var errs []error
-	fail := func(field string, err error) {
-		errs = append(errs, fmt.Errorf("%s: %s: %w", where, field, err))
-	}
-	out := &rule[K]{id: id, seed: uuidSeed(c.signal, id)}
+	out := &rule[K]{id: id, seed: uuidSeed(c.signal, id), geoipDisable: !c.geoip}
+	err := errors.Join(
+		c.eventName(r, out),
+		c.conditions(r, out),
+		c.distinctID(r, out),
+		timestamp(r, out, isSpan),
+		c.personProfiles(r, out),
+		identityEvent(r, out),
+		ownedProperties(r),
+		c.propertiesOf(r, out),
+		c.groupsAndSets(r, out),
+		c.groupIdentify(r, out),
+	)
+	return out, errors.Join(prefixErrs(where, err)...)
+}
 
+// eventName parses event or event_expression, exactly one of which is set.
+func (c *compiler[K]) eventName(r *Rule, out *rule[K]) error {
 	switch {
 	case (r.Event == "") == (r.EventExpression == ""):
-		fail("event", errNoEvent)
+		return fieldErr("event", errNoEvent)
 	case r.Event != "":
 		out.event = r.Event
+		if tooLong(r.Event) {
+			return fieldErr("event", fmt.Errorf("%d characters; PostHog cuts event names to %d, so make it shorter", utf8.RuneCountInString(r.Event), MaxNameLength))
+		}
+		return nil
 	default:
 		e, err := c.parser.ParseValueExpression(r.EventExpression)
-		if err != nil {
-			fail("event_expression", err)
-		}
 		out.eventExpr = e
+		return fieldErr("event_expression", err)
 	}
+}
 
+// conditions parses the ORed conditions, each with its prefilter.
+func (c *compiler[K]) conditions(r *Rule, out *rule[K]) error {
+	var errs []error
 	for i, s := range r.Conditions {
 		cond, err := c.parser.ParseCondition(s)
 		if err != nil {
-			fail(fmt.Sprintf("conditions[%d]", i), err)
+			errs = append(errs, fieldErr(fmt.Sprintf("conditions[%d]", i), err))
 			continue
 		}
 		out.conditions = append(out.conditions, cond)
 		out.filters = append(out.filters, newCondFilter(s, c.signal, c.attrs))
 	}
+	return errors.Join(errs...)
+}
 
-	if len(r.DistinctID) > 0 {
-		for i, s := range r.DistinctID {
-			e, err := c.parser.ParseValueExpression(s)
-			if err != nil {
-				fail(fmt.Sprintf("distinct_id[%d]", i), err)
-				continue
-			}
-			out.distinctID = append(out.distinctID, e)
+// distinctID parses the rule's distinct_id chain, or else that of the
+// defaults. Without either, a $groupidentify rule uses the group's id, as
+// posthog-go does, and any other rule the built-in chain (distinctIDAttributes).
+func (c *compiler[K]) distinctID(r *Rule, out *rule[K]) error {
+	if len(r.DistinctID) == 0 {
+		if r.Event == groupIdentifyEvent {
+			return nil
 		}
-	} else {
+		if len(c.defaults.DistinctID) == 0 {
+			out.builtinDistinctID = true
+			return nil
+		}
 		for i, s := range c.defaults.DistinctID {
 			if e, ok := c.defaultExpr(fmt.Sprintf("distinct_id[%d]", i), s); ok {
 				out.distinctID = append(out.distinctID, e)
 			}
 		}
+		return nil
 	}
-	if len(r.DistinctID) == 0 && len(c.defaults.DistinctID) == 0 {
-		fail("distinct_id", errors.New("no expression: set distinct_id on the rule or under defaults"))
-	}
-
-	switch r.Timestamp {
-	case "", TimestampEnd:
-	case TimestampStart:
-		if !isSpan {
-			fail("timestamp", errors.New("only span rules choose a timestamp; log events use the record's time"))
+	var errs []error
+	for i, s := range r.DistinctID {
+		e, err := c.parser.ParseValueExpression(s)
+		if err != nil {
+			errs = append(errs, fieldErr(fmt.Sprintf("distinct_id[%d]", i), err))
+			continue
 		}
-		out.timestampStart = true
-	default:
-		if isSpan {
-			fail("timestamp", fmt.Errorf("%q is not one of start, end", r.Timestamp))
-		} else {
-			fail("timestamp", errors.New("only span rules choose a timestamp; log events use the record's time"))
-		}
+		out.distinctID = append(out.distinctID, e)
 	}
+	return errors.Join(errs...)
+}
 
+// timestamp checks the span rules' choice of start or end time.
+func timestamp[K any](r *Rule, out *rule[K], isSpan bool) error {
+	if r.Timestamp == "" || r.Timestamp == TimestampEnd {
+		return nil
+	}
+	if !isSpan {
+		return fieldErr("timestamp", errors.New("only span rules choose a timestamp; log events use the record's time"))
+	}
+	if r.Timestamp != TimestampStart {
+		return fieldErr("timestamp", fmt.Errorf("%q is not one of start, end", r.Timestamp))
+	}
+	out.timestampStart = true
+	return nil
+}
+
+// personProfiles resolves person_profiles (rule over defaults, false when
+// neither says) and checks that set and set_once have profiles to update.
+func (c *compiler[K]) personProfiles(r *Rule, out *rule[K]) error {
 	out.personProfiles = false
 	if c.defaults.PersonProfiles != nil {
 		out.personProfiles = *c.defaults.PersonProfiles
@@ -231,38 +259,122 @@ func (c *compiler[K]) rule(r *Rule, id, where string, isSpan bool) (*rule[K], er
 		out.personProfiles = *r.PersonProfiles
 	}
 	if !out.personProfiles && (len(r.Set) > 0 || len(r.SetOnce) > 0) {
-		fail("set", errors.New("set and set_once update person profiles: they need person_profiles: true"))
+		return fieldErr("set", errors.New("set and set_once update person profiles: they need person_profiles: true"))
 	}
-
-	props, err := c.properties(r)
-	errs = append(errs, prefixErrs(where, err)...)
-	out.properties = props
-	// A rule property of the same name wins over the trace context.
-	out.sendTraceID, out.sendSpanID = true, true
-	for _, p := range props {
-		out.sendTraceID = out.sendTraceID && p.key != traceIDKey
-		out.sendSpanID = out.sendSpanID && p.key != spanIDKey
-	}
-
-	out.groups, err = c.namedExprs("groups", r.Groups, c.defaults.Groups)
-	errs = append(errs, prefixErrs(where, err)...)
-	if out.personProfiles {
-		out.set, err = c.namedExprs("set", r.Set, nil)
-		errs = append(errs, prefixErrs(where, err)...)
-		out.setOnce, err = c.namedExprs("set_once", r.SetOnce, nil)
-		errs = append(errs, prefixErrs(where, err)...)
-	}
-	return out, errors.Join(errs...)
+	return nil
 }
 
+// identityEvent refuses identity events without person processing: PostHog
+// drops them silently.
+func identityEvent[K any](r *Rule, out *rule[K]) error {
+	if !personEvents[r.Event] || out.personProfiles {
+		return nil
+	}
+	return fieldErr("event", fmt.Errorf("PostHog drops %s events sent without person processing; set person_profiles: true on this rule", r.Event))
+}
+
+// ownedProperties refuses properties and copied attributes named after a key
+// the exporter writes itself.
+func ownedProperties(r *Rule) error {
+	var errs []error
+	for _, k := range sortedKeys(r.Properties) {
+		if _, owned := ownedKeys[k]; owned {
+			errs = append(errs, ownedKeyErr("properties", k))
+		}
+	}
+	for _, copied := range []struct {
+		field string
+		keys  []string
+	}{{"attributes", r.Attributes}, {"resource_attributes", r.ResourceAttributes}} {
+		for _, k := range copied.keys {
+			if _, owned := ownedKeys[k]; owned {
+				errs = append(errs, fmt.Errorf("%s: %q: the exporter writes this key itself; %s", copied.field, k, ownedKeys[k]))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// propertiesOf parses the event's properties. Properties the rule or the
+// defaults set win over the built-in conventions of the same key: the trace
+// context, $session_id and $window_id.
+func (c *compiler[K]) propertiesOf(r *Rule, out *rule[K]) error {
+	props, err := c.properties(r)
+	out.properties = props
+	out.sendTraceID, out.sendSpanID, out.builtinSession, out.builtinWindow = true, true, true, true
+	for _, p := range props {
+		switch p.key {
+		case TraceIDKey:
+			out.sendTraceID = false
+		case SpanIDKey:
+			out.sendSpanID = false
+		case SessionIDKey:
+			out.builtinSession = false
+		case WindowIDKey:
+			out.builtinWindow = false
+		case IPKey:
+			out.mayHaveIP = true
+		}
+	}
+	return err
+}
+
+// groupsAndSets parses groups, and set and set_once when person profiles are
+// on. A $groupidentify rule with groups of its own does not take those of the
+// defaults: it identifies one group.
+func (c *compiler[K]) groupsAndSets(r *Rule, out *rule[K]) error {
+	var errs [3]error
+	defaults := c.defaults.Groups
+	if r.Event == groupIdentifyEvent && len(r.Groups) > 0 {
+		defaults = nil
+	}
+	out.groups, errs[0] = c.namedExprs("groups", r.Groups, defaults)
+	if out.personProfiles {
+		out.set, errs[1] = c.namedExprs("set", r.Set, nil)
+		out.setOnce, errs[2] = c.namedExprs("set_once", r.SetOnce, nil)
+	}
+	return errors.Join(errs[:]...)
+}
+
+// groupIdentify checks and parses what a $groupidentify rule needs: one
+// group, whose properties group_set gives.
+func (c *compiler[K]) groupIdentify(r *Rule, out *rule[K]) error {
+	if r.Event != groupIdentifyEvent {
+		if len(r.GroupSet) > 0 {
+			return fieldErr("group_set", errors.New("only $groupidentify events set group properties; set event: $groupidentify and name the group under groups"))
+		}
+		return nil
+	}
+	out.groupIdentify = true
+	n := len(r.Groups)
+	if n == 0 {
+		n = len(c.defaults.Groups)
+	}
+	if n != 1 {
+		return fieldErr("groups", fmt.Errorf("a $groupidentify rule identifies one group, found %d; give the rule exactly one entry under groups (group type -> expression for the group key), which replaces the groups of defaults", n))
+	}
+	var err error
+	out.groupSet, err = c.namedExprs("group_set", r.GroupSet, nil)
+	return err
+}
+
+// fieldErr names the field an error is about; nil stays nil.
+func fieldErr(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", field, err)
+}
+
+// prefixErrs prefixes each error joined in err, however deeply, with prefix.
 func prefixErrs(prefix string, err error) []error {
 	if err == nil {
 		return nil
 	}
-	var out []error
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
 		for _, e := range joined.Unwrap() {
-			out = append(out, fmt.Errorf("%s: %w", prefix, e))
+			out = append(out, prefixErrs(prefix, e)...)
 		}
 		return out
 	}
@@ -271,9 +383,9 @@ func prefixErrs(prefix string, err error) []error {
 
 // properties merges, by key, the sources of an event's properties. From
 // strongest to weakest: the rule's properties, then the defaults' properties,
-// then copied record attributes, then copied resource attributes (the trace
-// context, weaker still, is the encoder's). Keys the exporter owns are left
-// out. The result is sorted by key, which is the order the encoder writes them in.
+// then copied record attributes, then copied resource attributes (the
+// built-in conventions, weaker still, are the mapper's). The result is sorted
+// by key, which is the order the encoder writes them in.
 func (c *compiler[K]) properties(r *Rule) ([]propertySource[K], error) {
 	var errs []error
 	byKey := map[string]propertySource[K]{}
@@ -288,7 +400,7 @@ func (c *compiler[K]) properties(r *Rule) ([]propertySource[K], error) {
 			continue
 		}
 		if e, ok := c.defaultExpr(fmt.Sprintf("properties[%q]", k), c.defaults.Properties[k]); ok {
-			byKey[k] = propertySource[K]{key: k, kind: fromExpression, expr: e}
+			byKey[k] = propertySource[K]{key: k, kind: fromExpression, expr: e, asString: stringKeys[k]}
 		}
 	}
 	for _, k := range sortedKeys(r.Properties) {
@@ -297,13 +409,10 @@ func (c *compiler[K]) properties(r *Rule) ([]propertySource[K], error) {
 			errs = append(errs, fmt.Errorf("properties[%q]: %w", k, err))
 			continue
 		}
-		byKey[k] = propertySource[K]{key: k, kind: fromExpression, expr: e}
+		byKey[k] = propertySource[K]{key: k, kind: fromExpression, expr: e, asString: stringKeys[k]}
 	}
 	out := make([]propertySource[K], 0, len(byKey))
 	for _, k := range sortedKeys(byKey) {
-		if ownedKeys[k] {
-			continue
-		}
 		out = append(out, byKey[k])
 	}
 	return out, errors.Join(errs...)

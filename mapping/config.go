@@ -14,6 +14,12 @@ type Config struct {
 	// same without the log) or propagate (fail the whole push).
 	ErrorMode ottl.ErrorMode `mapstructure:"error_mode"`
 
+	// GeoIP lets PostHog locate events by the address they were sent from.
+	// False (the default) sends "$geoip_disable": true on every event without
+	// an $ip property, as PostHog's server SDKs do: the sender is the
+	// collector, and its data centre is not where the user is.
+	GeoIP bool `mapstructure:"geoip"`
+
 	// Defaults apply to every rule that does not set its own.
 	Defaults Defaults `mapstructure:"defaults"`
 
@@ -44,7 +50,9 @@ type Rule struct {
 	Conditions []string `mapstructure:"conditions"`
 
 	// DistinctID is a fallback chain: the first expression that yields a
-	// non-empty value wins.
+	// non-empty value wins. Without one here or under defaults, the built-in
+	// chain reads posthog.distinct_id, http.request.header.x-posthog-distinct-id,
+	// user.id and enduser.id on the record, then on its resource.
 	DistinctID []string `mapstructure:"distinct_id"`
 
 	// Timestamp, for span rules, is "start" or "end" (the default).
@@ -59,6 +67,10 @@ type Rule struct {
 	Set            map[string]string `mapstructure:"set"`
 	SetOnce        map[string]string `mapstructure:"set_once"`
 	Groups         map[string]string `mapstructure:"groups"`
+
+	// GroupSet (group property -> expression), with event: $groupidentify,
+	// sets the properties of the rule's single group.
+	GroupSet map[string]string `mapstructure:"group_set"`
 }
 
 // Timestamp choices for span rules.

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -146,12 +147,22 @@ spans:
 			want: []string{`rule "setter" (spans[0])`, "set", "person_profiles: true"},
 		},
 		{
-			name: "no distinct_id anywhere",
+			name: "literal event name over 200 characters",
 			cfg: `
 spans:
-  - name: anon
-    event: e`,
-			want: []string{`rule "anon" (spans[0])`, "distinct_id", "no expression"},
+  - name: long
+    event: ` + strings.Repeat("e", 201),
+			want: []string{`rule "long" (spans[0])`, "event: 201 characters", "cuts event names to 200"},
+		},
+		{
+			name: "owned key under defaults",
+			cfg: `
+defaults:
+  properties:
+    $groups: '"x"'
+spans:
+  - event: e`,
+			want: []string{"defaults", `properties["$groups"]`, "use groups"},
 		},
 		{
 			name: "defaults that do not parse for log rules",
@@ -243,6 +254,17 @@ spans:
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `rule "a"`)
 	assert.Contains(t, err.Error(), `rule "b"`)
+}
+
+// TestBuiltinDistinctIDValidates: a rule without a distinct_id chain, with
+// none under defaults either, uses the built-in chain (see the
+// builtin_distinct_id golden case) instead of failing.
+func TestBuiltinDistinctIDValidates(t *testing.T) {
+	cfg := parseConfig(t, `
+spans:
+  - name: anon
+    event: e`)
+	require.NoError(t, cfg.Validate())
 }
 
 func TestEmptyConfigIsValid(t *testing.T) {

@@ -46,16 +46,7 @@ func (e *Event) AppendJSON(buf []byte) []byte {
 		buf = e.Properties[i].appendValue(buf, 0)
 		buf = append(buf, ',')
 	}
-	if !e.TraceID.IsEmpty() {
-		buf = append(buf, `"trace_id":`...)
-		buf = appendHex(buf, e.TraceID[:])
-		buf = append(buf, ',')
-	}
-	if !e.SpanID.IsEmpty() {
-		buf = append(buf, `"span_id":`...)
-		buf = appendHex(buf, e.SpanID[:])
-		buf = append(buf, ',')
-	}
+	buf = e.appendConventions(buf)
 	if e.PersonProfiles {
 		// PostHog ignores $set and $set_once on personless events, so they are
 		// only worth their bytes when person processing is on.
@@ -70,7 +61,18 @@ func (e *Event) AppendJSON(buf []byte) []byte {
 			buf = append(buf, ',')
 		}
 	}
-	if len(e.Groups) > 0 {
+	switch {
+	case e.GroupIdentify && len(e.Groups) == 1:
+		// As posthog-go sends it: the group itself, not the groups the event belongs to.
+		buf = appendMember(buf, "$group_type", e.Groups[0].Key)
+		buf = append(buf, ',')
+		buf = AppendString(buf, "$group_key")
+		buf = append(buf, ':')
+		buf = e.Groups[0].appendValue(buf, 0)
+		buf = append(buf, `,"$group_set":`...)
+		buf = appendProperties(buf, e.GroupSet)
+		buf = append(buf, ',')
+	case len(e.Groups) > 0:
 		buf = append(buf, `"$groups":`...)
 		buf = appendProperties(buf, e.Groups)
 		buf = append(buf, ',')
@@ -83,6 +85,35 @@ func (e *Event) AppendJSON(buf []byte) []byte {
 	buf = append(buf, `,"$lib_version":`...)
 	buf = AppendString(buf, e.LibVersion)
 	return append(buf, "}}"...)
+}
+
+// appendConventions writes the keys PostHog's server SDKs attach: trace
+// context, session, window and $geoip_disable, each followed by a comma.
+func (e *Event) appendConventions(buf []byte) []byte {
+	if !e.TraceID.IsEmpty() {
+		buf = append(buf, `"$trace_id":`...)
+		buf = appendHex(buf, e.TraceID[:])
+		buf = append(buf, ',')
+	}
+	if !e.SpanID.IsEmpty() {
+		buf = append(buf, `"$span_id":`...)
+		buf = appendHex(buf, e.SpanID[:])
+		buf = append(buf, ',')
+	}
+	if e.SessionID != "" {
+		buf = append(buf, `"$session_id":`...)
+		buf = AppendString(buf, e.SessionID)
+		buf = append(buf, ',')
+	}
+	if e.WindowID != "" {
+		buf = append(buf, `"$window_id":`...)
+		buf = AppendString(buf, e.WindowID)
+		buf = append(buf, ',')
+	}
+	if e.GeoIPDisable {
+		buf = append(buf, `"$geoip_disable":true,`...)
+	}
+	return buf
 }
 
 // AppendUUID appends u in its canonical form, lowercase 8-4-4-4-12 hex digits,
@@ -239,135 +270,134 @@ func (p *Property) appendValue(buf []byte, depth int) []byte {
 	return appendValue(buf, p.Value, depth)
 }
 
-// appendValue writes v, which sits inside depth containers of a property value.
+// appendValue writes v, which sits inside depth containers of a property
+// value. Each kind of value has its own writer; the common scalars come first.
 func appendValue(buf []byte, v any, depth int) []byte {
+	if out, ok := appendScalar(buf, v); ok {
+		return out
+	}
+	if out, ok := appendInteger(buf, v); ok {
+		return out
+	}
+	if out, ok := appendContainer(buf, v, depth); ok {
+		return out
+	}
+	// Some value the mapper did not expect: a readable string beats
+	// losing the property or the event.
+	return AppendString(buf, fmt.Sprint(v))
+}
+
+// appendScalar writes what OTTL and pdata give for single values.
+func appendScalar(buf []byte, v any) ([]byte, bool) {
 	switch v := v.(type) {
 	case nil:
-		return append(buf, "null"...)
+		return append(buf, "null"...), true
 	case string:
-		return AppendString(buf, v)
+		return AppendString(buf, v), true
 	case bool:
-		return strconv.AppendBool(buf, v)
+		return strconv.AppendBool(buf, v), true
 	case int64:
-		return strconv.AppendInt(buf, v, 10)
-	case int:
-		return strconv.AppendInt(buf, int64(v), 10)
-	case int32:
-		return strconv.AppendInt(buf, int64(v), 10)
-	case int16:
-		return strconv.AppendInt(buf, int64(v), 10)
-	case int8:
-		return strconv.AppendInt(buf, int64(v), 10)
-	case uint64:
-		return strconv.AppendUint(buf, v, 10)
-	case uint:
-		return strconv.AppendUint(buf, uint64(v), 10)
-	case uint32:
-		return strconv.AppendUint(buf, uint64(v), 10)
-	case uint16:
-		return strconv.AppendUint(buf, uint64(v), 10)
-	case uint8:
-		return strconv.AppendUint(buf, uint64(v), 10)
+		return strconv.AppendInt(buf, v, 10), true
 	case float64:
-		return appendFloat(buf, v, 64)
+		return appendFloat(buf, v, 64), true
 	case float32:
-		return appendFloat(buf, float64(v), 32)
+		return appendFloat(buf, float64(v), 32), true
 	case []byte:
-		return appendHex(buf, v)
-	case time.Time:
-		return appendTime(buf, v)
-	case time.Duration:
-		return AppendString(buf, v.String())
-	case pcommon.Timestamp:
-		return appendTime(buf, v.AsTime())
-	case pcommon.Value:
-		return appendPValue(buf, v, depth)
-	case pcommon.Map:
-		return appendPMap(buf, v, depth)
-	case pcommon.Slice:
-		return appendPSlice(buf, v, depth)
+		return appendHex(buf, v), true
 	case pcommon.ByteSlice:
-		return appendHex(buf, v.AsRaw())
-	case map[string]any:
-		if depth >= MaxNesting {
-			return append(buf, "null"...)
-		}
-		// Go maps have no order; sorted keys keep the output deterministic.
-		buf = append(buf, '{')
-		for i, k := range slices.Sorted(maps.Keys(v)) {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = AppendString(buf, k)
-			buf = append(buf, ':')
-			buf = appendValue(buf, v[k], depth+1)
-		}
-		return append(buf, '}')
-	case []any:
-		if depth >= MaxNesting {
-			return append(buf, "null"...)
-		}
-		buf = append(buf, '[')
-		for i, x := range v {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = appendValue(buf, x, depth+1)
-		}
-		return append(buf, ']')
-	case []string:
-		if depth >= MaxNesting {
-			return append(buf, "null"...)
-		}
-		buf = append(buf, '[')
-		for i, x := range v {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = AppendString(buf, x)
-		}
-		return append(buf, ']')
-	case []int64:
-		if depth >= MaxNesting {
-			return append(buf, "null"...)
-		}
-		buf = append(buf, '[')
-		for i, x := range v {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = strconv.AppendInt(buf, x, 10)
-		}
-		return append(buf, ']')
-	case []float64:
-		if depth >= MaxNesting {
-			return append(buf, "null"...)
-		}
-		buf = append(buf, '[')
-		for i, x := range v {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = appendFloat(buf, x, 64)
-		}
-		return append(buf, ']')
-	case []bool:
-		if depth >= MaxNesting {
-			return append(buf, "null"...)
-		}
-		buf = append(buf, '[')
-		for i, x := range v {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = strconv.AppendBool(buf, x)
-		}
-		return append(buf, ']')
-	default:
-		// Some value the mapper did not expect: a readable string beats
-		// losing the property or the event.
-		return AppendString(buf, fmt.Sprint(v))
+		return appendHex(buf, v.AsRaw()), true
+	case time.Time:
+		return appendTime(buf, v), true
+	case pcommon.Timestamp:
+		return appendTime(buf, v.AsTime()), true
+	case time.Duration:
+		return AppendString(buf, v.String()), true
 	}
+	return buf, false
+}
+
+// appendInteger writes Go's other integer types, which OTTL does not produce
+// but a caller building events by hand might.
+func appendInteger(buf []byte, v any) ([]byte, bool) {
+	switch v := v.(type) {
+	case int:
+		return strconv.AppendInt(buf, int64(v), 10), true
+	case int32:
+		return strconv.AppendInt(buf, int64(v), 10), true
+	case int16:
+		return strconv.AppendInt(buf, int64(v), 10), true
+	case int8:
+		return strconv.AppendInt(buf, int64(v), 10), true
+	case uint64:
+		return strconv.AppendUint(buf, v, 10), true
+	case uint:
+		return strconv.AppendUint(buf, uint64(v), 10), true
+	case uint32:
+		return strconv.AppendUint(buf, uint64(v), 10), true
+	case uint16:
+		return strconv.AppendUint(buf, uint64(v), 10), true
+	case uint8:
+		return strconv.AppendUint(buf, uint64(v), 10), true
+	}
+	return buf, false
+}
+
+// appendContainer writes objects and arrays, pdata's and Go's.
+func appendContainer(buf []byte, v any, depth int) ([]byte, bool) {
+	switch v := v.(type) {
+	case pcommon.Value:
+		return appendPValue(buf, v, depth), true
+	case pcommon.Map:
+		return appendPMap(buf, v, depth), true
+	case pcommon.Slice:
+		return appendPSlice(buf, v, depth), true
+	case map[string]any:
+		return appendGoMap(buf, v, depth), true
+	case []any:
+		return appendList(buf, v, depth, func(b []byte, x any) []byte { return appendValue(b, x, depth+1) }), true
+	case []string:
+		return appendList(buf, v, depth, AppendString), true
+	case []int64:
+		return appendList(buf, v, depth, func(b []byte, x int64) []byte { return strconv.AppendInt(b, x, 10) }), true
+	case []float64:
+		return appendList(buf, v, depth, func(b []byte, x float64) []byte { return appendFloat(b, x, 64) }), true
+	case []bool:
+		return appendList(buf, v, depth, strconv.AppendBool), true
+	}
+	return buf, false
+}
+
+// appendGoMap writes m as an object with sorted keys: Go maps have no order,
+// and sorted keys keep the output deterministic.
+func appendGoMap(buf []byte, m map[string]any, depth int) []byte {
+	if depth >= MaxNesting {
+		return append(buf, "null"...)
+	}
+	buf = append(buf, '{')
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = AppendString(buf, k)
+		buf = append(buf, ':')
+		buf = appendValue(buf, m[k], depth+1)
+	}
+	return append(buf, '}')
+}
+
+// appendList writes xs as an array, each element with appendElem.
+func appendList[T any](buf []byte, xs []T, depth int, appendElem func([]byte, T) []byte) []byte {
+	if depth >= MaxNesting {
+		return append(buf, "null"...)
+	}
+	buf = append(buf, '[')
+	for i, x := range xs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendElem(buf, x)
+	}
+	return append(buf, ']')
 }
 
 func appendPValue(buf []byte, v pcommon.Value, depth int) []byte {

@@ -68,6 +68,11 @@ func FuzzAppendJSON(f *testing.F) {
 			Set:            []Property{{Key: key, Value: sval}},
 			SetOnce:        []Property{{Key: sval, Value: fval}},
 			Groups:         []Property{{Key: key, Value: distinctID}},
+			SessionID:      sval,
+			WindowID:       key,
+			GeoIPDisable:   persons,
+			GroupIdentify:  !persons,
+			GroupSet:       []Property{{Key: sval, Value: nested}},
 			Lib:            sval,
 			LibVersion:     key,
 		}

@@ -59,6 +59,32 @@ func TestAppendJSONShape(t *testing.T) {
 			want: `{"uuid":"` + testUUIDString + `","event":"e","distinct_id":"d",` +
 				`"properties":{"$groups":{"org":"o1","team":7},"$process_person_profile":false,"$lib":"l","$lib_version":"v"}}`,
 		},
+		{
+			name: "conventions: trace context, session, window, geoip",
+			ev: Event{
+				UUID: testUUID, Name: "e", DistinctID: "d",
+				Properties: []Property{{Key: "a", Value: "x"}},
+				TraceID:    pcommon.TraceID{0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81, 0x03, 0xd2, 0x69, 0xb6, 0x33, 0x81, 0x3f, 0xc6, 0x0c},
+				SpanID:     pcommon.SpanID{0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1, 0x74},
+				SessionID:  "s1", WindowID: "w1", GeoIPDisable: true,
+				Lib: "l", LibVersion: "v",
+			},
+			want: `{"uuid":"` + testUUIDString + `","event":"e","distinct_id":"d",` +
+				`"properties":{"a":"x","$trace_id":"5b8efff798038103d269b633813fc60c","$span_id":"eee19b7ec3c1b174",` +
+				`"$session_id":"s1","$window_id":"w1","$geoip_disable":true,"$process_person_profile":false,"$lib":"l","$lib_version":"v"}}`,
+		},
+		{
+			name: "group identify",
+			ev: Event{
+				UUID: testUUID, Name: "$groupidentify", DistinctID: "$company_acme", PersonProfiles: true,
+				Groups:        []Property{{Key: "company", Value: "acme"}},
+				GroupIdentify: true,
+				GroupSet:      []Property{{Key: "plan", Value: "enterprise"}},
+				Lib:           "l", LibVersion: "v",
+			},
+			want: `{"uuid":"` + testUUIDString + `","event":"$groupidentify","distinct_id":"$company_acme",` +
+				`"properties":{"$group_type":"company","$group_key":"acme","$group_set":{"plan":"enterprise"},"$lib":"l","$lib_version":"v"}}`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -30,15 +30,25 @@ type Event struct {
 
 	// Properties are the rule's own properties and copied attributes, with
 	// unique keys, sorted by key. Keys the exporter owns ($lib, $lib_version,
-	// $process_person_profile, $set, $set_once, $groups) never appear here:
-	// the encoder writes those from the fields below.
+	// $process_person_profile, $set, $set_once, $groups, $geoip_disable,
+	// $group_type, $group_key, $group_set) never appear here: the encoder
+	// writes those from the fields below.
 	Properties []Property
 
-	// TraceID and SpanID become the trace_id and span_id properties (hex),
+	// TraceID and SpanID become the $trace_id and $span_id properties (hex),
 	// unless empty. The mapper leaves them empty when a rule sets a property
 	// of that name itself.
 	TraceID pcommon.TraceID
 	SpanID  pcommon.SpanID
+
+	// SessionID and WindowID become $session_id and $window_id, unless
+	// empty. The mapper leaves them empty when a rule sets those keys itself.
+	SessionID string
+	WindowID  string
+
+	// GeoIPDisable sends "$geoip_disable": true, so that PostHog does not
+	// locate the event by the collector's address.
+	GeoIPDisable bool
 
 	// PersonProfiles false sends "$process_person_profile": false.
 	PersonProfiles bool
@@ -47,6 +57,11 @@ type Event struct {
 	SetOnce []Property
 	// Groups becomes $groups (group type -> group key); left out when empty.
 	Groups []Property
+
+	// GroupIdentify makes a $groupidentify event of the one group in Groups:
+	// $group_type and $group_key instead of $groups, and GroupSet as $group_set.
+	GroupIdentify bool
+	GroupSet      []Property
 
 	// Lib and LibVersion become $lib and $lib_version.
 	Lib        string

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
@@ -28,13 +29,18 @@ type goldenOutput struct {
 }
 
 // TestGolden maps each case's traces.yaml and logs.yaml with its rules.yaml
-// and compares the result with its events.json.
+// and compares the result with its events.json. A case with error.txt
+// instead holds rules that must not validate, and the error they give.
 func TestGolden(t *testing.T) {
 	dirs, err := filepath.Glob(filepath.Join("..", "testdata", "mapping", "*"))
 	require.NoError(t, err)
 	require.NotEmpty(t, dirs)
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
+			if path := filepath.Join(dir, "error.txt"); fileExists(path) {
+				checkErrorCase(t, dir, path)
+				return
+			}
 			got := runCase(t, dir)
 			want := filepath.Join(dir, "events.json")
 			if *update {
@@ -50,6 +56,19 @@ func TestGolden(t *testing.T) {
 			assert.JSONEq(t, string(wantBytes), string(gotBytes))
 		})
 	}
+}
+
+func checkErrorCase(t *testing.T, dir, path string) {
+	cfg := loadRules(t, filepath.Join(dir, "rules.yaml"))
+	err := cfg.Validate()
+	require.Error(t, err, "rules.yaml must not validate")
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(err.Error()+"\n"), 0o600))
+		return
+	}
+	want, rerr := os.ReadFile(path)
+	require.NoError(t, rerr)
+	assert.Equal(t, strings.TrimSpace(string(want)), err.Error())
 }
 
 func loadRules(t *testing.T, path string) Config {

@@ -20,6 +20,12 @@ const (
 	DropMissingDistinctID DropReason = "missing_distinct_id"
 	DropMissingEventName  DropReason = "missing_event_name"
 	DropEvaluationError   DropReason = "evaluation_error"
+	// DropEventNameTooLong and DropDistinctIDTooLong: over MaxNameLength
+	// characters, which PostHog would cut (two long ids could then collide).
+	DropEventNameTooLong  DropReason = "event_name_too_long"
+	DropDistinctIDTooLong DropReason = "distinct_id_too_long"
+	// DropMissingGroupKey: a $groupidentify rule's group key was empty.
+	DropMissingGroupKey DropReason = "missing_group_key"
 )
 
 // Library names the sender of the events in $lib and $lib_version.

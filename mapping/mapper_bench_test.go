@@ -166,7 +166,7 @@ func BenchmarkMapSpanNoMatchFullOTTL(b *testing.B) {
 
 func BenchmarkMapSpanOneMatch(b *testing.B) {
 	benchMap(b, mapSpan(benchMapper(b, "span"), benchSpan("engine.execute")), func(res *Result) error {
-		// 6 properties: 4 of the rule's, then trace_id and span_id.
+		// 6 properties: 4 of the rule's, then $trace_id and $span_id (and $geoip_disable).
 		if len(res.Events) != 1 || len(res.Events[0].Properties) != 4 || res.Events[0].TraceID.IsEmpty() {
 			return fmt.Errorf("want 1 event with 6 properties, got %+v", res.Events)
 		}

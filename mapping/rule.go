@@ -22,15 +22,27 @@ type rule[K any] struct {
 	conditions []*ottl.Condition[K]
 	filters    []condFilter // one per condition: what it requires of a record
 	distinctID []*ottl.ValueExpression[K]
+	// builtinDistinctID: neither the rule nor the defaults give a chain, so
+	// the record's identity attributes do (distinctIDAttributes).
+	builtinDistinctID bool
 
 	timestampStart bool
 
 	properties []propertySource[K]
-	// sendTraceID and sendSpanID: no property of the rule takes those names.
-	sendTraceID, sendSpanID bool
-	personProfiles          bool
-	set, setOnce            []namedExpr[K]
-	groups                  []namedExpr[K]
+	// sendTraceID, sendSpanID, builtinSession and builtinWindow: no property
+	// of the rule takes the key, so the mapper fills it from the record.
+	sendTraceID, sendSpanID       bool
+	builtinSession, builtinWindow bool
+	// mayHaveIP: a property is $ip; geoipDisable: the exporter's geoip is false.
+	mayHaveIP, geoipDisable bool
+
+	personProfiles bool
+	set, setOnce   []namedExpr[K]
+	groups         []namedExpr[K]
+
+	// groupIdentify: the event is $groupidentify for the rule's one group.
+	groupIdentify bool
+	groupSet      []namedExpr[K]
 }
 
 type namedExpr[K any] struct {
@@ -51,6 +63,8 @@ type propertySource[K any] struct {
 	key  string
 	kind sourceKind
 	expr *ottl.ValueExpression[K]
+	// asString: PostHog reads this key as a string (stringKeys).
+	asString bool
 }
 
 // record is what a rule needs of a span or log record beyond its OTTL context.
@@ -143,19 +157,73 @@ func (r *rule[K]) matches(ctx context.Context, tCtx K, rec *record, ix *attrInde
 // for all events of a call instead of an allocation per list.
 func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, arena *[]Property) (DropReason, error) {
 	ev.Rule = r.id
-	ev.Name = r.event
-	if r.eventExpr != nil {
-		v, err := r.eventExpr.Eval(ctx, tCtx)
-		if err != nil {
-			return DropEvaluationError, err
+	if reason, err := r.eventName(ctx, tCtx, ev); reason != "" {
+		return reason, err
+	}
+	if !r.groupIdentify {
+		// Resolved first: an event without an id costs no more evaluation.
+		if reason, err := r.distinctIDOf(ctx, tCtx, rec, ev); reason != "" {
+			return reason, err
 		}
-		name, _ := stringify(v)
-		if name == "" {
-			return DropMissingEventName, errDropped
-		}
-		ev.Name = name
 	}
 
+	ev.Timestamp = rec.end
+	if r.timestampStart {
+		ev.Timestamp = rec.start
+	}
+	if err := r.propertiesOf(ctx, tCtx, rec, ev, arena); err != nil {
+		return DropEvaluationError, err
+	}
+	r.conventions(rec, ev)
+
+	ev.PersonProfiles = r.personProfiles
+	var err error
+	if ev.Groups, err = evalNamed(ctx, tCtx, r.groups, arena, true); err != nil {
+		return DropEvaluationError, err
+	}
+	if ev.Set, err = evalNamed(ctx, tCtx, r.set, arena, false); err != nil {
+		return DropEvaluationError, err
+	}
+	if ev.SetOnce, err = evalNamed(ctx, tCtx, r.setOnce, arena, false); err != nil {
+		return DropEvaluationError, err
+	}
+	if r.groupIdentify {
+		if reason, err := r.groupIdentity(ctx, tCtx, rec, ev, arena); reason != "" {
+			return reason, err
+		}
+	}
+
+	ev.UUID = eventUUID(r.seed, rec.identity())
+	return "", nil
+}
+
+// eventName sets the event's name: the rule's literal, or its expression's value.
+func (r *rule[K]) eventName(ctx context.Context, tCtx K, ev *Event) (DropReason, error) {
+	ev.Name = r.event
+	if r.eventExpr == nil {
+		return "", nil
+	}
+	v, err := r.eventExpr.Eval(ctx, tCtx)
+	if err != nil {
+		return DropEvaluationError, err
+	}
+	name, _ := stringify(v)
+	switch {
+	case name == "":
+		return DropMissingEventName, errDropped
+	case tooLong(name):
+		return DropEventNameTooLong, errDropped
+	}
+	ev.Name = name
+	return "", nil
+}
+
+// distinctIDOf sets the event's distinct_id from the first non-empty value
+// of the rule's chain, or of the built-in one.
+func (r *rule[K]) distinctIDOf(ctx context.Context, tCtx K, rec *record, ev *Event) (DropReason, error) {
+	if r.builtinDistinctID {
+		ev.DistinctID = firstString(rec.attributes, rec.resourceAttributes, distinctIDAttributes)
+	}
 	for _, e := range r.distinctID {
 		v, err := e.Eval(ctx, tCtx)
 		if err != nil {
@@ -166,15 +234,21 @@ func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, are
 			break
 		}
 	}
-	if ev.DistinctID == "" {
+	return checkDistinctID(ev.DistinctID)
+}
+
+func checkDistinctID(id string) (DropReason, error) {
+	switch {
+	case id == "":
 		return DropMissingDistinctID, errDropped
+	case tooLong(id):
+		return DropDistinctIDTooLong, errDropped
 	}
+	return "", nil
+}
 
-	ev.Timestamp = rec.end
-	if r.timestampStart {
-		ev.Timestamp = rec.start
-	}
-
+// propertiesOf evaluates and copies the rule's properties into the arena.
+func (r *rule[K]) propertiesOf(ctx context.Context, tCtx K, rec *record, ev *Event, arena *[]Property) error {
 	start := len(*arena)
 	for i := range r.properties {
 		p := &r.properties[i]
@@ -182,7 +256,13 @@ func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, are
 		case fromExpression:
 			v, err := p.expr.Eval(ctx, tCtx)
 			if err != nil {
-				return DropEvaluationError, err
+				return err
+			}
+			if p.asString {
+				if s, ok := stringify(v); ok && s != "" {
+					*arena = append(*arena, Property{Key: p.key, Value: s})
+				}
+				continue
 			}
 			if v != nil {
 				*arena = append(*arena, Property{Key: p.key, Value: v})
@@ -198,27 +278,55 @@ func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, are
 		}
 	}
 	ev.Properties = (*arena)[start:len(*arena):len(*arena)]
+	return nil
+}
+
+// conventions fills what PostHog's server SDKs attach to every event and
+// the rule did not set itself: trace context, session, window and whether
+// PostHog may locate the event by the address it came from.
+func (r *rule[K]) conventions(rec *record, ev *Event) {
 	if r.sendTraceID {
 		ev.TraceID = rec.traceID
 	}
 	if r.sendSpanID {
 		ev.SpanID = rec.spanID
 	}
+	if r.builtinSession {
+		ev.SessionID = firstString(rec.attributes, rec.resourceAttributes, sessionIDAttributes)
+	}
+	if r.builtinWindow {
+		ev.WindowID = firstString(rec.attributes, rec.resourceAttributes, windowIDAttributes)
+	}
+	ev.GeoIPDisable = r.geoipDisable && !(r.mayHaveIP && hasProperty(ev.Properties, IPKey))
+}
 
-	ev.PersonProfiles = r.personProfiles
+func hasProperty(ps []Property, key string) bool {
+	for i := range ps {
+		if ps[i].Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// groupIdentity fills a $groupidentify event: the group's type and key from
+// the rule's one group, its properties from group_set, and, when the rule has
+// no distinct_id chain, the group's id as posthog-go sends it.
+func (r *rule[K]) groupIdentity(ctx context.Context, tCtx K, rec *record, ev *Event, arena *[]Property) (DropReason, error) {
+	if len(ev.Groups) != 1 {
+		return DropMissingGroupKey, errDropped
+	}
 	var err error
-	if ev.Groups, err = evalNamed(ctx, tCtx, r.groups, arena, true); err != nil {
+	if ev.GroupSet, err = evalNamed(ctx, tCtx, r.groupSet, arena, false); err != nil {
 		return DropEvaluationError, err
 	}
-	if ev.Set, err = evalNamed(ctx, tCtx, r.set, arena, false); err != nil {
-		return DropEvaluationError, err
+	ev.GroupIdentify = true
+	if len(r.distinctID) > 0 {
+		return r.distinctIDOf(ctx, tCtx, rec, ev)
 	}
-	if ev.SetOnce, err = evalNamed(ctx, tCtx, r.setOnce, arena, false); err != nil {
-		return DropEvaluationError, err
-	}
-
-	ev.UUID = eventUUID(r.seed, rec.identity())
-	return "", nil
+	g := &ev.Groups[0]
+	ev.DistinctID = "$" + g.Key + "_" + g.Value.(string)
+	return checkDistinctID(ev.DistinctID)
 }
 
 // evalNamed evaluates key -> expression pairs into the arena, leaving nil

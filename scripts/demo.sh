@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end demo, run by `make demo`:
-#   1. starts a local PostHog stand-in (cmd/posthog-standin) that prints each
-#      event it receives, unless POSTHOG_API_KEY is set (then the events go to
+#   1. starts a local PostHog stand-in (cmd/posthog-standin) that prints the
+#      first event whole, as sent, then each event as a table row, unless POSTHOG_API_KEY is set (then the events go to
 #      that project at POSTHOG_HOST, default https://us.i.posthog.com),
 #   2. starts the collector (_build/otelcol-posthog) with testdata/config/demo.yaml,
 #   3. runs the demo service (cmd/demoapp), which sends OTLP traces and logs,
@@ -84,7 +84,7 @@ if [[ -z ${POSTHOG_API_KEY:-} ]]; then
   export POSTHOG_HOST="http://$STANDIN_ADDR"
   ! port_open "$STANDIN_ADDR" || die "$STANDIN_ADDR is already in use; set STANDIN_ADDR"
   say "starting the PostHog stand-in on $POSTHOG_HOST (POSTHOG_API_KEY is unset)"
-  "$WORK/posthog-standin" -addr "$STANDIN_ADDR" -min 1 </dev/null &
+  "$WORK/posthog-standin" -addr "$STANDIN_ADDR" -min 1 -full 1 </dev/null &
   STANDIN_PID=$!
   wait_port "$STANDIN_ADDR" "$STANDIN_PID" 10 || die "the stand-in did not start"
 else

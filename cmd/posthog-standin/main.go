@@ -1,9 +1,12 @@
 // Command posthog-standin is a local PostHog-compatible capture endpoint for
 // demos: it accepts what PostHog's capture API accepts (see
 // internal/posthogtest) and prints every accepted event as one table row:
-// time (UTC), event, distinct_id and a few properties.
+// the event's time (UTC; the time of the span or log record it was made
+// from, not the time it arrived), event, distinct_id and a few properties.
+// With -full N the first N events are also printed whole, as sent; with
+// -json every event is printed as the JSON line it was sent as.
 //
-//	posthog-standin [-addr 127.0.0.1:8765] [-expect N] [-timeout 60s] [-min N] [-json]
+//	posthog-standin [-addr 127.0.0.1:8765] [-expect N] [-timeout 60s] [-min N] [-full N] [-json]
 //
 // It runs until SIGINT or SIGTERM, or with -expect N until N events arrived
 // (exit status 1 if -timeout passes first). On exit it prints the number of
@@ -11,6 +14,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,18 +40,19 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8765", "address to listen on")
 	expect := flag.Int("expect", 0, "exit after this many events (0: run until SIGINT/SIGTERM)")
 	timeout := flag.Duration("timeout", 0, "with -expect: give up after this long and exit 1 (0: no limit)")
-	asJSON := flag.Bool("json", false, "print each event as a JSON line instead of a table row")
+	asJSON := flag.Bool("json", false, "print each event as the JSON line it was sent as, instead of a table row")
+	full := flag.Int("full", 0, "print the first N events whole, as sent, before the table")
 	nprops := flag.Int("props", 5, "properties shown per row")
-	hide := flag.String("hide", "environment,service", "comma-separated properties not shown in rows (besides $-properties, trace_id and span_id)")
+	hide := flag.String("hide", "environment,service", "comma-separated properties not shown in rows (besides $-properties such as $trace_id)")
 	minEvents := flag.Int("min", 0, "exit 1 if fewer events than this arrived")
 	flag.Parse()
-	hidden = map[string]bool{"trace_id": true, "span_id": true}
+	hidden = map[string]bool{}
 	for _, k := range strings.Split(*hide, ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			hidden[k] = true
 		}
 	}
-	code := run(*addr, *expect, *timeout, *asJSON, *nprops, os.Stdout)
+	code := run(*addr, *expect, *timeout, *asJSON, *full, *nprops, os.Stdout)
 	if code == 0 && total < *minEvents {
 		fmt.Printf("posthog-standin: expected at least %d events\n", *minEvents)
 		code = 1
@@ -60,14 +65,14 @@ var (
 	hidden map[string]bool // properties not shown in rows
 )
 
-func run(addr string, expect int, timeout time.Duration, asJSON bool, nprops int, out io.Writer) int {
+func run(addr string, expect int, timeout time.Duration, asJSON bool, full, nprops int, out io.Writer) int {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "posthog-standin: %v\n", err)
 		return 2
 	}
 
-	p := &printer{out: out, json: asJSON, nprops: nprops, counts: map[string]int{}, enough: make(chan struct{}), expect: expect}
+	p := &printer{out: out, json: asJSON, full: full, nprops: nprops, counts: map[string]int{}, enough: make(chan struct{}), expect: expect}
 	srv := posthogtest.NewServer()
 	srv.OnAccept(p.print)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
@@ -75,7 +80,7 @@ func run(addr string, expect int, timeout time.Duration, asJSON bool, nprops int
 	go func() { serveErr <- hs.Serve(ln) }()
 
 	fmt.Fprintf(out, "posthog-standin: PostHog capture stand-in listening on http://%s\n", ln.Addr())
-	if !asJSON {
+	if !asJSON && full <= 0 {
 		p.header()
 	}
 
@@ -110,6 +115,7 @@ type printer struct {
 	mu     sync.Mutex
 	out    io.Writer
 	json   bool
+	full   int // events still to print whole
 	nprops int
 	counts map[string]int
 	total  int
@@ -120,7 +126,19 @@ type printer struct {
 const rowFormat = "%-13s  %-34s  %-16s  %s\n"
 
 func (p *printer) header() {
+	fmt.Fprintln(p.out, "TIME is each event's timestamp: the time of the span (its end, or its start with timestamp: start)\n"+
+		"or log record it was made from, not the time it arrived. Rows are in the order of arrival.")
 	fmt.Fprintf(p.out, rowFormat, "TIME (UTC)", "EVENT", "DISTINCT_ID", "PROPERTIES")
+}
+
+// printFull prints an event whole, indented, as it was in the request.
+func (p *printer) printFull(e posthogtest.Event) {
+	var b bytes.Buffer
+	if err := json.Indent(&b, e.Raw, "  ", "  "); err != nil {
+		b.Reset()
+		b.Write(e.Raw)
+	}
+	fmt.Fprintf(p.out, "one event, exactly as the exporter sent it (an element of the \"batch\" array of a POST to /batch/):\n  %s\n\n", b.Bytes())
 }
 
 func (p *printer) print(e posthogtest.Event) {
@@ -128,12 +146,18 @@ func (p *printer) print(e posthogtest.Event) {
 	defer p.mu.Unlock()
 	p.counts[e.Name]++
 	p.total++
+	if p.full > 0 {
+		p.printFull(e)
+		if p.full--; p.full == 0 && !p.json {
+			p.header()
+		}
+	}
 	if p.json {
-		b, _ := json.Marshal(map[string]any{
-			"uuid": e.UUID, "event": e.Name, "distinct_id": e.DistinctID,
-			"timestamp": e.Timestamp, "properties": e.Properties,
-		})
-		fmt.Fprintf(p.out, "%s\n", b)
+		var b bytes.Buffer
+		if err := json.Compact(&b, e.Raw); err != nil {
+			b.Write(e.Raw)
+		}
+		fmt.Fprintf(p.out, "%s\n", b.Bytes())
 	} else {
 		fmt.Fprintf(p.out, rowFormat, shortTime(e.Timestamp), clip(e.Name, 34), clip(e.DistinctID, 16), props(e.Properties, p.nprops))
 	}

@@ -58,3 +58,36 @@ func TestPrinterRowsAndSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestPrinterFullAndJSON: -full prints the first events whole, as sent,
+// before the table; -json prints each event as the JSON it was sent as.
+func TestPrinterFullAndJSON(t *testing.T) {
+	hidden = map[string]bool{}
+	const sent = `{"uuid":"0190a0b0-0000-7000-8000-000000000001","event":"api_request","distinct_id":"user-123","timestamp":"2026-03-01T12:00:01.123456Z","properties":{"$lib":"x","status_code":200}}`
+	post := func(p *printer) string {
+		var out bytes.Buffer
+		p.out = &out
+		ph := posthogtest.NewServer()
+		ph.OnAccept(p.print)
+		srv := httptest.NewServer(ph)
+		defer srv.Close()
+		resp, err := http.Post(srv.URL+"/batch/", "application/json", strings.NewReader(`{"api_key":"phc_test","batch":[`+sent+`,`+sent+`]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return out.String()
+	}
+
+	got := post(&printer{full: 1, nprops: 3, counts: map[string]int{}})
+	whole := strings.Index(got, `"event": "api_request"`)
+	legend := strings.Index(got, "TIME is each event's timestamp: the time of the span")
+	if whole < 0 || legend < whole || strings.Count(got, `"status_code": 200`) != 1 || strings.Count(got, "12:00:01.123Z  api_request") != 2 {
+		t.Errorf("want the first event whole, then the table's legend and header, then both rows:\n%s", got)
+	}
+
+	got = post(&printer{json: true, counts: map[string]int{}})
+	if got != sent+"\n"+sent+"\n" {
+		t.Errorf("-json printed\n%s\nwant the events as sent:\n%s", got, sent)
+	}
+}

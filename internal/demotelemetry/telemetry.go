@@ -24,9 +24,15 @@
 //	url.scheme                 string  "https"
 //	server.address             string  "api.tl-engine.example"
 //	http.response.status_code  int     200, 202, 429, 500, 503
-//	user_agent.original        string
+//	user_agent.original        string  a browser's for requests from the web app, else the CLI's
+//	client.address             string  the end user's address ("203.0.113.10")
 //	enduser.id                 string  only on authenticated requests ("user-123");
 //	                                   the anonymous GET /api/v1/status has none
+//	http.request.header.x-posthog-session-id   string[]  only on requests from the web
+//	http.request.header.x-posthog-window-id    string[]  app (1, 2 and 5 below), whose
+//	http.request.header.x-posthog-distinct-id  string[]  posthog-js adds these headers;
+//	                                   recorded as one-element string arrays, as HTTP
+//	                                   server instrumentations record request headers
 //	error.type                 string  only on 5xx: the status code as a string ("500", "503")
 //	status                     Error on 5xx (description set), Unset otherwise
 //
@@ -107,6 +113,9 @@
 //
 // # Scenario (what Emit produces; all times lie in the minute before Config.Now)
 //
+// Requests 1, 2 and 5 come from the web app, in one posthog-js session
+// (WebSessionID, WebWindowID); the others from the CLI.
+//
 //	 1 POST /api/v1/engines/execute        user-123 200  cache miss, SELECT engines, engine.execute eng-42 ok, INSERT engine_runs
 //	 2 GET  /api/v1/engines/{engine_id}    user-123 200  cache hit (ttl 300)
 //	 3 POST /api/v1/engines/{engine_id}/queue user-456 202  publish engines (eng-77, priority 8)
@@ -148,6 +157,26 @@ import (
 
 // DefaultEndpoint is the OTLP/HTTP base URL used when Config.Endpoint is empty.
 const DefaultEndpoint = "http://127.0.0.1:4318"
+
+// The posthog-js session and window of the web app's requests (UUIDv7, as
+// posthog-js makes them).
+const (
+	WebSessionID = "019a5f3e-8c1d-7b2a-9e4f-5d0c1a2b3c4d"
+	WebWindowID  = "019a5f3e-8c1e-7f10-8a3b-6e7f8091a2b3"
+)
+
+const (
+	cliUserAgent = "tl-engine-cli/2.3.0"
+	webUserAgent = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"
+)
+
+// clientAddress is each user's address, as client.address records it.
+var clientAddress = map[string]string{
+	"user-123": "203.0.113.10",
+	"user-456": "198.51.100.7",
+	"user-789": "192.0.2.55",
+	"":         "203.0.113.99",
+}
 
 // Counts of what Emit produces, for tests and the demo summary.
 var Expected = struct {
@@ -299,7 +328,7 @@ func Emit(ctx context.Context, tp trace.TracerProvider, lp otellog.LoggerProvide
 	next := func() time.Time { t = t.Add(4 * time.Second); return t }
 
 	// 1: a successful engine run.
-	e.request(ctx, next(), req{method: "POST", route: "/api/v1/engines/execute", path: "/api/v1/engines/execute", user: "user-123", status: 200, dur: 180 * time.Millisecond},
+	e.request(ctx, next(), req{method: "POST", route: "/api/v1/engines/execute", path: "/api/v1/engines/execute", user: "user-123", status: 200, dur: 180 * time.Millisecond, web: true},
 		func(ctx context.Context, t0 time.Time) {
 			e.cacheGet(ctx, t0.Add(2*time.Millisecond), "engine:eng-42:config", false, 0)
 			e.query(ctx, t0.Add(4*time.Millisecond), 8*time.Millisecond, "SELECT", "engines", "SELECT id, type, config FROM engines WHERE id = $1")
@@ -307,7 +336,7 @@ func Emit(ctx context.Context, tp trace.TracerProvider, lp otellog.LoggerProvide
 			e.query(ctx, t0.Add(171*time.Millisecond), 5*time.Millisecond, "INSERT", "engine_runs", "INSERT INTO engine_runs (engine_id, status, duration_ms) VALUES ($1, $2, $3)")
 		})
 	// 2: engine details from the cache.
-	e.request(ctx, next(), req{method: "GET", route: "/api/v1/engines/{engine_id}", path: "/api/v1/engines/eng-42", user: "user-123", status: 200, dur: 6 * time.Millisecond},
+	e.request(ctx, next(), req{method: "GET", route: "/api/v1/engines/{engine_id}", path: "/api/v1/engines/eng-42", user: "user-123", status: 200, dur: 6 * time.Millisecond, web: true},
 		func(ctx context.Context, t0 time.Time) {
 			e.cacheGet(ctx, t0.Add(1*time.Millisecond), "engine:eng-42", true, 300)
 		})
@@ -324,7 +353,7 @@ func Emit(ctx context.Context, tp trace.TracerProvider, lp otellog.LoggerProvide
 				&failure{errType: "TimeoutError", msg: "engine eng-77 exceeded its execution budget of 400ms"})
 		})
 	// 5: a report backed by a slow query.
-	e.request(ctx, next(), req{method: "GET", route: "/api/v1/reports/usage", path: "/api/v1/reports/usage", user: "user-123", status: 200, dur: 1290 * time.Millisecond},
+	e.request(ctx, next(), req{method: "GET", route: "/api/v1/reports/usage", path: "/api/v1/reports/usage", user: "user-123", status: 200, dur: 1290 * time.Millisecond, web: true},
 		func(ctx context.Context, t0 time.Time) {
 			e.cacheGet(ctx, t0.Add(1*time.Millisecond), "report:usage:user-123", false, 0)
 			e.query(ctx, t0.Add(3*time.Millisecond), 1250*time.Millisecond, "SELECT", "engine_runs",
@@ -374,6 +403,8 @@ type req struct {
 	method, route, path, user string
 	status                    int
 	dur                       time.Duration
+	// web: the request comes from the web app, whose posthog-js adds its headers.
+	web bool
 }
 
 type failure struct{ errType, msg string }
@@ -385,10 +416,22 @@ func (e *emitter) request(ctx context.Context, start time.Time, r req, children 
 		semconv.URLPath(r.path),
 		semconv.URLScheme("https"),
 		semconv.ServerAddress("api.tl-engine.example"),
-		semconv.UserAgentOriginal("tl-engine-cli/2.3.0"),
+		semconv.ClientAddress(clientAddress[r.user]),
 	}
 	if r.user != "" {
 		attrs = append(attrs, semconv.EnduserID(r.user))
+	}
+	if r.web {
+		// As an HTTP server instrumentation records the request headers it
+		// is told to capture: one string array per header.
+		attrs = append(attrs,
+			semconv.UserAgentOriginal(webUserAgent),
+			attribute.StringSlice("http.request.header.x-posthog-session-id", []string{WebSessionID}),
+			attribute.StringSlice("http.request.header.x-posthog-window-id", []string{WebWindowID}),
+			attribute.StringSlice("http.request.header.x-posthog-distinct-id", []string{r.user}),
+		)
+	} else {
+		attrs = append(attrs, semconv.UserAgentOriginal(cliUserAgent))
 	}
 	ctx, span := e.http.Start(ctx, r.method+" "+r.route,
 		trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start), trace.WithAttributes(attrs...))

@@ -36,7 +36,7 @@ func TestEmitScenario(t *testing.T) {
 	Emit(context.Background(), tp, lp, now)
 
 	var got struct {
-		server, server5xx, engine, engineFail, publish, task, taskFail, db, slowDB, hit, miss int
+		server, server5xx, web, engine, engineFail, publish, task, taskFail, db, slowDB, hit, miss int
 	}
 	for _, s := range spans.spans() {
 		a := attrs(s)
@@ -46,9 +46,18 @@ func TestEmitScenario(t *testing.T) {
 		switch {
 		case s.SpanKind() == trace.SpanKindServer:
 			got.server++
-			for _, k := range []attribute.Key{"http.request.method", "http.route", "url.path", "http.response.status_code"} {
+			for _, k := range []attribute.Key{"http.request.method", "http.route", "url.path", "http.response.status_code", "client.address"} {
 				if _, ok := a[k]; !ok {
 					t.Errorf("server span %q lacks %s", s.Name(), k)
+				}
+			}
+			// posthog-js headers, as instrumentations record them: string arrays.
+			if h, ok := a["http.request.header.x-posthog-session-id"]; ok {
+				got.web++
+				if h.Type() != attribute.STRINGSLICE || h.AsStringSlice()[0] != WebSessionID ||
+					a["http.request.header.x-posthog-window-id"].AsStringSlice()[0] != WebWindowID ||
+					a["http.request.header.x-posthog-distinct-id"].AsStringSlice()[0] != a["enduser.id"].AsString() {
+					t.Errorf("web request %q: headers %v", s.Name(), a)
 				}
 			}
 			if a["http.response.status_code"].AsInt64() >= 500 {
@@ -106,6 +115,9 @@ func TestEmitScenario(t *testing.T) {
 	have := [...]int{got.server, got.server5xx, got.engine, got.engineFail, got.publish, got.task, got.taskFail, got.db, got.slowDB, got.hit, got.miss}
 	if want != have {
 		t.Errorf("span counts: got %+v, want (in the same order) %v", got, want)
+	}
+	if got.web != 3 {
+		t.Errorf("%d requests carry the posthog-js headers, want 3 (requests 1, 2 and 5)", got.web)
 	}
 	if n := len(spans.spans()); n != e.Spans {
 		t.Errorf("got %d spans, want %d", n, e.Spans)

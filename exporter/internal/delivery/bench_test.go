@@ -23,12 +23,14 @@ func BenchmarkSend(b *testing.B) {
 				_, _ = io.WriteString(w, `{"status":1}`)
 			}))
 			defer srv.Close()
-			s, err := NewSender(srv.Client(), Settings{Endpoint: srv.URL, APIKey: testKey, Gzip: bc.gzip}, nil)
+			set := testSettings(srv.URL)
+			set.Gzip = bc.gzip
+			s, err := NewSender(srv.Client(), set, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
 			const perOp = 1000
-			evs := NewEncoder(Settings{APIKey: testKey}, nil).Encode(context.Background(), makeEvents(perOp, "checkout"), nil)
+			evs := NewEncoder(set, nil).Encode(context.Background(), makeEvents(perOp, "checkout"), nil)
 			ctx := context.Background()
 			if err := s.Send(ctx, evs); err != nil { // warm the pools and the connection
 				b.Fatal(err)

@@ -104,7 +104,9 @@ func newEnv(t testing.TB, h http.Handler, mod func(*Settings)) *env {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	core, logs := observer.New(zapcore.DebugLevel)
-	set := Settings{Endpoint: srv.URL, APIKey: testKey, UserAgent: "posthogexporter-test/1.0", Logger: zap.New(core)}
+	set := testSettings(srv.URL)
+	set.UserAgent = "posthogexporter-test/1.0"
+	set.Logger = zap.New(core)
 	if mod != nil {
 		mod(&set)
 	}
@@ -119,6 +121,12 @@ func newEnv(t testing.TB, h http.Handler, mod func(*Settings)) *env {
 // send encodes events as the exporter's converter does, then sends them.
 func (e *env) send(ctx context.Context, evs []mapping.Event) error {
 	return e.sender.Send(ctx, e.encoder.Encode(ctx, evs, nil))
+}
+
+// testSettings are the exporter's default settings, which its Config gives
+// a Sender: delivery has no defaults of its own for them.
+func testSettings(endpoint string) Settings {
+	return Settings{Endpoint: endpoint, APIKey: testKey, MaxBatchEvents: 1000, MaxBatchBytes: 5 << 20, GzipLevel: 1}
 }
 
 // uuidFor makes event i's uuid recognisable.

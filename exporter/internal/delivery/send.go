@@ -57,14 +57,11 @@ type Sender struct {
 
 // NewSender returns a Sender posting through client, which carries the
 // timeouts, TLS and proxy settings (use one without compression when
-// s.Gzip is set). obs may be nil. It fails when the endpoint is not an
-// http(s) URL or the API key is empty.
+// s.Gzip is set). obs may be nil. The settings come from a validated
+// configuration and are not checked again.
 func NewSender(client *http.Client, s Settings, obs Observer) (*Sender, error) {
 	if client == nil {
 		return nil, errors.New("posthog: nil http.Client")
-	}
-	if s.APIKey == "" {
-		return nil, errors.New("posthog: api_key is empty")
 	}
 	u, err := batchURL(s.Endpoint)
 	if err != nil {
@@ -74,9 +71,6 @@ func NewSender(client *http.Client, s Settings, obs Observer) (*Sender, error) {
 		obs = NopObserver{}
 	}
 	s = s.withDefaults()
-	if s.GzipLevel < 1 || s.GzipLevel > 9 {
-		return nil, fmt.Errorf("gzip level %d: must be between 1 (fastest) and 9 (smallest)", s.GzipLevel)
-	}
 	prefix := bodyPrefix(s.APIKey, s.HistoricalMigration)
 	// Any event that passes MaxEventBytes must fit a request on its own.
 	s.MaxEventBytes = maxEventBytes(s)

@@ -1,24 +1,22 @@
 package delivery
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 
 	"go.uber.org/zap"
 )
 
-// Defaults for the zero values of Settings.
+// Defaults for the zero values of Settings that the exporter's configuration
+// does not set. The configuration's own defaults (batch limits, endpoint) and
+// its checks live in the exporter's Config alone: a Sender trusts them.
 const (
-	DefaultMaxBatchEvents = 1000
-	DefaultMaxBatchBytes  = 5 << 20 // well under PostHog's 20 MB /batch/ limit
-	DefaultMaxEventBytes  = 1 << 20 // far above any sane event; PostHog refuses huge ones, with their whole request
-	DefaultUserAgent      = "posthogexporter"
-	DefaultGzipLevel      = 1
+	DefaultMaxEventBytes = 900_000 // as PostHog's own OTel path: PostHog refuses events near 1 MB, with their whole request
+	DefaultUserAgent     = "posthogexporter"
 )
 
-// Settings tell a Sender where and how to deliver events.
+// Settings tell a Sender where and how to deliver events. They come from the
+// exporter's validated Config and are not checked again here.
 type Settings struct {
 	// Endpoint is PostHog's base URL, e.g. https://us.i.posthog.com; the
 	// Sender posts to <Endpoint>/batch/. A path is kept (for proxies).
@@ -34,14 +32,12 @@ type Settings struct {
 	// not compress again.
 	Gzip bool
 	// GzipLevel is the gzip compression level, 1 (fastest) to 9 (smallest).
-	// The default, 1, is the cheapest in CPU: on event batches it costs half
-	// of level 6's CPU for about 10% more bytes.
 	GzipLevel int
-	// MaxBatchEvents caps the events of one request (default 1000).
+	// MaxBatchEvents caps the events of one request.
 	MaxBatchEvents int
-	// MaxBatchBytes caps the uncompressed body of one request (default 5 MiB).
+	// MaxBatchBytes caps the uncompressed body of one request.
 	MaxBatchBytes int
-	// MaxEventBytes is the largest encoded event sent (default 1 MiB); larger
+	// MaxEventBytes is the largest encoded event sent (default 900,000 bytes); larger
 	// events are dropped as EventTooLarge. It is lowered to what fits in one
 	// request of MaxBatchBytes.
 	MaxEventBytes int
@@ -53,17 +49,8 @@ type Settings struct {
 
 // withDefaults fills in zero values.
 func (s Settings) withDefaults() Settings {
-	if s.MaxBatchEvents <= 0 {
-		s.MaxBatchEvents = DefaultMaxBatchEvents
-	}
-	if s.MaxBatchBytes <= 0 {
-		s.MaxBatchBytes = DefaultMaxBatchBytes
-	}
 	if s.MaxEventBytes <= 0 {
 		s.MaxEventBytes = DefaultMaxEventBytes
-	}
-	if s.GzipLevel == 0 || s.GzipLevel == -1 { // unset, or zlib's "default"
-		s.GzipLevel = DefaultGzipLevel
 	}
 	if s.UserAgent == "" {
 		s.UserAgent = DefaultUserAgent
@@ -75,20 +62,12 @@ func (s Settings) withDefaults() Settings {
 }
 
 // batchURL joins the endpoint and /batch/, whether or not the endpoint ends
-// in a slash or has a path of its own.
+// in a slash or has a path of its own. The endpoint is an absolute http(s)
+// URL: the exporter's Config.Validate made sure of it.
 func batchURL(endpoint string) (string, error) {
-	if strings.TrimSpace(endpoint) == "" {
-		return "", errors.New("endpoint is empty")
-	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
 		return "", fmt.Errorf("endpoint: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("endpoint %q: scheme must be http or https", endpoint)
-	}
-	if u.Host == "" {
-		return "", fmt.Errorf("endpoint %q has no host", endpoint)
 	}
 	u = u.JoinPath("batch")
 	u.Path += "/"

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.opentelemetry.io/collector/component"
+	"go.uber.org/zap"
+
+	"github.com/posthogexporter/posthogexporter"
+	"github.com/posthogexporter/posthogexporter/mapping"
+)
+
+// libName is the exporter's $lib (the exporter's own constant is not
+// exported); explain shows events exactly as they would be sent.
+const libName = "posthog-otel-collector-exporter"
+
+// liveReady, when set (tests), is told the addresses live mode listens on.
+type liveReady func(httpAddr, grpcAddr string)
+
+func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer, ready liveReady) error {
+	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", "", "collector config (its posthog exporter's rules) or rules file `path`")
+	exporterName := fs.String("exporter", "", "which posthog exporter of the collector config, such as posthog/prod (needed when there are several)")
+	format := fs.String("format", "text", "output `format`: text (one line per record and rule) or json (one object per record and line)")
+	onlyMatched := fs.Bool("only-matched", false, "show only the rules that matched, and only records that some rule matched")
+	var rules stringList
+	fs.Var(&rules, "rule", "show only this `rule` (its name, or spans[i] / logs[i]); may be repeated or comma-separated")
+	listen := fs.String("listen", "", "live mode: accept OTLP/HTTP on this `address` (such as 127.0.0.1:4318)")
+	grpcListen := fs.String("grpc-listen", "", "live mode: accept OTLP/gRPC on this `address` (such as 127.0.0.1:4317)")
+	inputs, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	live := *listen != "" || *grpcListen != ""
+	switch {
+	case *config == "":
+		return errors.New("--config is required: the collector config (or rules file) whose rules to explain")
+	case live && len(inputs) > 0:
+		return errors.New("give input files or --listen/--grpc-listen, not both")
+	case !live && len(inputs) == 0:
+		return errors.New("no input: name OTLP files (or - for stdin), or use --listen for live mode")
+	}
+
+	cfg, err := loadRules(ctx, *config, *exporterName)
+	if err != nil {
+		return err
+	}
+	x, err := mapping.NewExplainer(cfg, mapping.Library{Name: libName, Version: posthogexporter.Version}, component.TelemetrySettings{Logger: zap.NewNop()})
+	if err != nil {
+		return err
+	}
+	all := slices.Concat(x.Rules(mapping.KindSpan), x.Rules(mapping.KindLog))
+	e := &explainer{x: x, onlyMatched: *onlyMatched}
+	if len(rules) > 0 {
+		e.rules = map[string]bool{}
+		for _, r := range rules {
+			if !slices.Contains(all, r) {
+				return fmt.Errorf("--rule %s: no such rule; the rules are: %s", r, listOrNone(all))
+			}
+			e.rules[r] = true
+		}
+	}
+
+	var w writer
+	switch *format {
+	case "json":
+		w = newJSONWriter(stdout)
+	case "text":
+		width := 0
+		for _, r := range all {
+			width = max(width, len(r))
+		}
+		f, isFile := stdout.(*os.File)
+		w = &textWriter{w: stdout, color: isFile && colorWanted(f), ruleWidth: width}
+	default:
+		return fmt.Errorf("--format %s: use text or json", *format)
+	}
+	var mu sync.Mutex // live mode: requests arrive concurrently
+	var writeErr error
+	emit := func(r *recordReport) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err := w.write(r); err != nil && writeErr == nil {
+			writeErr = err
+		}
+	}
+
+	if live {
+		return serveLive(ctx, *listen, *grpcListen, e, emit, stderr, ready)
+	}
+	for _, in := range inputs {
+		t, err := readInput(in)
+		if err != nil {
+			return err
+		}
+		for _, td := range t.traces {
+			e.traces(ctx, td, emit)
+		}
+		for _, ld := range t.logs {
+			e.logs(ctx, ld, emit)
+		}
+	}
+	return writeErr
+}
+
+// describeAddr names the listeners in one line for the user.
+func describeAddr(httpAddr, grpcAddr string) string {
+	var parts []string
+	if httpAddr != "" {
+		parts = append(parts, "OTLP/HTTP on http://"+httpAddr+" (/v1/traces, /v1/logs)")
+	}
+	if grpcAddr != "" {
+		parts = append(parts, "OTLP/gRPC on "+grpcAddr)
+	}
+	return strings.Join(parts, " and ")
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/posthogexporter/posthogexporter/mapping"
+)
+
+// recordReport is the JSON form of explain, one per record. Its shape is a
+// contract (README, "Writing and testing rules"): fields are only ever added.
+type recordReport struct {
+	Record recordInfo   `json:"record"`
+	Rules  []ruleReport `json:"rules"`
+}
+
+type recordInfo struct {
+	Kind     mapping.RecordKind `json:"kind"`
+	Name     string             `json:"name"`
+	TraceID  string             `json:"trace_id"`
+	SpanID   string             `json:"span_id"`
+	Resource map[string]any     `json:"resource"`
+
+	body string // a log record's body, shown in text when it has no event name
+}
+
+type ruleReport struct {
+	Rule    string            `json:"rule"`
+	Matched bool              `json:"matched"`
+	Failed  *failedTerm       `json:"failed"`
+	Error   *string           `json:"error"`
+	Events  []json.RawMessage `json:"events"`
+	Dropped *string           `json:"dropped"`
+}
+
+type failedTerm struct {
+	Condition int    `json:"condition"`
+	Term      string `json:"term"`
+}
+
+// explainer turns records into reports, keeping the rules the user asked for.
+type explainer struct {
+	x           *mapping.Explainer
+	onlyMatched bool
+	rules       map[string]bool // nil: every rule
+}
+
+// traces calls emit with the report of every span of td.
+func (e *explainer) traces(ctx context.Context, td ptrace.Traces, emit func(*recordReport)) {
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, span := range ss.Spans().All() {
+				info := recordInfo{
+					Kind:     mapping.KindSpan,
+					Name:     span.Name(),
+					TraceID:  span.TraceID().String(),
+					SpanID:   span.SpanID().String(),
+					Resource: rs.Resource().Attributes().AsRaw(),
+				}
+				e.emit(info, e.x.Span(ctx, rs, ss, span), emit)
+			}
+		}
+	}
+}
+
+// logs calls emit with the report of every log record of ld.
+func (e *explainer) logs(ctx context.Context, ld plog.Logs, emit func(*recordReport)) {
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				info := recordInfo{
+					Kind:     mapping.KindLog,
+					Name:     lr.EventName(),
+					TraceID:  lr.TraceID().String(),
+					SpanID:   lr.SpanID().String(),
+					Resource: rl.Resource().Attributes().AsRaw(),
+					body:     lr.Body().AsString(),
+				}
+				e.emit(info, e.x.Log(ctx, rl, sl, lr), emit)
+			}
+		}
+	}
+}
+
+func (e *explainer) emit(info recordInfo, outcomes []mapping.Outcome, emit func(*recordReport)) {
+	r := &recordReport{Record: info, Rules: []ruleReport{}}
+	for i := range outcomes {
+		o := &outcomes[i]
+		if e.rules != nil && !e.rules[o.Rule] || e.onlyMatched && !o.Matched {
+			continue
+		}
+		r.Rules = append(r.Rules, reportOf(o))
+	}
+	if len(r.Rules) > 0 {
+		emit(r)
+	}
+}
+
+func reportOf(o *mapping.Outcome) ruleReport {
+	r := ruleReport{Rule: o.Rule, Matched: o.Matched, Events: []json.RawMessage{}}
+	if o.Failed != nil {
+		r.Failed = &failedTerm{Condition: o.Failed.Condition, Term: o.Failed.Term}
+	}
+	if o.Err != nil {
+		msg := o.Err.Error()
+		r.Error = &msg
+	}
+	if o.Event != nil {
+		r.Events = append(r.Events, o.Event.AppendJSON(nil))
+	}
+	if o.Dropped != "" {
+		reason := string(o.Dropped)
+		r.Dropped = &reason
+	}
+	return r
+}

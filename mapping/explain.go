@@ -1,0 +1,226 @@
+package mapping
+
+import (
+	"context"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottllog"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspan"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// RecordKind names the kind of record a rule list applies to, as
+// `posthog-rules explain` reports it.
+type RecordKind string
+
+// Record kinds. Span events are not mapped yet: KindSpanEvent is reserved
+// for their rules.
+const (
+	KindSpan      RecordKind = "span"
+	KindLog       RecordKind = "log"
+	KindSpanEvent RecordKind = "span_event"
+)
+
+// Outcome is what one rule made of one record.
+type Outcome struct {
+	Rule    string
+	Matched bool
+
+	// Failed, for a rule that did not match, is where it failed: the
+	// condition that came closest to holding (the most `and` terms true
+	// before a false one; the first such condition on a tie) and its first
+	// false term. When a condition failed with an error, it is the term whose
+	// evaluation failed. Nil for a rule that matched.
+	Failed *FailedTerm
+
+	// Err is the OTTL evaluation error behind a non-match or a dropped event.
+	Err error
+
+	// Event is what the rule would send; nil when it did not match or dropped the event.
+	Event *Event
+	// Dropped is why a matched rule sent nothing; empty otherwise.
+	Dropped DropReason
+}
+
+// FailedTerm names the false part of a rule's conditions: the index of the
+// condition in the rule's list, and the `and` term of it that was false, as
+// written. A term under `or` or `not` is reported whole (see andTerms).
+type FailedTerm struct {
+	Condition int
+	Term      string
+}
+
+// Explainer runs the rules one record at a time, through the Mapper that the
+// exporter uses, and says for each rule what happened and why. It is for
+// tools, not for the exporter's hot path: it copies every record.
+type Explainer struct {
+	mapper *Mapper
+	spans  []conditionTerms[*ottlspan.TransformContext]
+	logs   []conditionTerms[*ottllog.TransformContext]
+}
+
+// conditionTerms holds, for one rule, the `and` terms of each condition, parsed.
+type conditionTerms[K any] [][]term[K]
+
+type term[K any] struct {
+	text string
+	cond *ottl.Condition[K]
+}
+
+// NewExplainer compiles the rules of cfg as NewMapper does. Evaluation errors
+// are reported per rule and record whatever cfg's error_mode says; with
+// error_mode propagate the exporter would also fail the whole push.
+func NewExplainer(cfg *Config, lib Library, set component.TelemetrySettings) (*Explainer, error) {
+	c := *cfg
+	c.ErrorMode = ottl.IgnoreError
+	m, err := NewMapper(&c, lib, set)
+	if err != nil {
+		return nil, err
+	}
+	x := &Explainer{mapper: m}
+	sp, err := newSpanParser(set)
+	if err != nil {
+		return nil, err
+	}
+	lp, err := newLogParser(set)
+	if err != nil {
+		return nil, err
+	}
+	for i := range cfg.Spans {
+		x.spans = append(x.spans, parseTerms(&sp, cfg.Spans[i].Conditions))
+	}
+	for i := range cfg.Logs {
+		x.logs = append(x.logs, parseTerms(&lp, cfg.Logs[i].Conditions))
+	}
+	return x, nil
+}
+
+// Rules names the rules of a kind of record, in config order.
+func (x *Explainer) Rules(kind RecordKind) []string {
+	switch kind {
+	case KindSpan:
+		return x.mapper.SpanRules()
+	case KindLog:
+		return x.mapper.LogRules()
+	}
+	return nil
+}
+
+func parseTerms[K any](p *ottl.Parser[K], conditions []string) conditionTerms[K] {
+	out := make(conditionTerms[K], len(conditions))
+	for i, c := range conditions {
+		for _, s := range andTerms(c) {
+			cond, err := p.ParseCondition(s)
+			if err != nil {
+				// Not a condition on its own (andTerms misread it): the whole
+				// condition is one term, and it parses, or the rule would not have.
+				whole, _ := p.ParseCondition(c)
+				out[i] = []term[K]{{text: c, cond: whole}}
+				break
+			}
+			out[i] = append(out[i], term[K]{text: s, cond: cond})
+		}
+	}
+	return out
+}
+
+// Span explains the span rules for one span.
+func (x *Explainer) Span(ctx context.Context, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span) []Outcome {
+	td := ptrace.NewTraces()
+	nrs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().CopyTo(nrs.Resource())
+	nrs.SetSchemaUrl(rs.SchemaUrl())
+	nss := nrs.ScopeSpans().AppendEmpty()
+	ss.Scope().CopyTo(nss.Scope())
+	nss.SetSchemaUrl(ss.SchemaUrl())
+	nspan := nss.Spans().AppendEmpty()
+	span.CopyTo(nspan)
+
+	res := &Result{}
+	// Cannot fail: the explainer's mapper ignores errors, and reports them in Stats.
+	_ = x.mapper.MapTraces(ctx, td, res)
+	out := outcomes(res)
+	tCtx := ottlspan.NewTransformContext(nrs, nss, nspan)
+	defer tCtx.Close()
+	explainFailures(ctx, out, x.spans, tCtx)
+	return out
+}
+
+// Log explains the log rules for one log record.
+func (x *Explainer) Log(ctx context.Context, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord) []Outcome {
+	ld := plog.NewLogs()
+	nrl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().CopyTo(nrl.Resource())
+	nrl.SetSchemaUrl(rl.SchemaUrl())
+	nsl := nrl.ScopeLogs().AppendEmpty()
+	sl.Scope().CopyTo(nsl.Scope())
+	nsl.SetSchemaUrl(sl.SchemaUrl())
+	nlr := nsl.LogRecords().AppendEmpty()
+	lr.CopyTo(nlr)
+
+	res := &Result{}
+	_ = x.mapper.MapLogs(ctx, ld, res)
+	out := outcomes(res)
+	tCtx := ottllog.NewTransformContext(nrl, nsl, nlr)
+	defer tCtx.Close()
+	explainFailures(ctx, out, x.logs, tCtx)
+	return out
+}
+
+// outcomes reads a one-record Result: per rule, whether it matched, its
+// event or the reason it was dropped, and the evaluation error.
+func outcomes(res *Result) []Outcome {
+	out := make([]Outcome, len(res.Stats))
+	next := 0 // events are in rule order, at most one per rule
+	for i, s := range res.Stats {
+		o := Outcome{Rule: s.Rule, Matched: s.Matched > 0, Err: s.FirstError}
+		if o.Matched {
+			for reason := range s.Dropped {
+				o.Dropped = reason
+			}
+			if o.Dropped == "" && next < len(res.Events) && res.Events[next].Rule == s.Rule {
+				o.Event = &res.Events[next]
+				next++
+			}
+		}
+		out[i] = o
+	}
+	return out
+}
+
+// explainFailures fills Failed for the rules that did not match.
+func explainFailures[K any](ctx context.Context, out []Outcome, rules []conditionTerms[K], tCtx K) {
+	for i := range out {
+		if out[i].Matched || i >= len(rules) {
+			continue
+		}
+		out[i].Failed = failedTerm(ctx, rules[i], tCtx)
+	}
+}
+
+// failedTerm evaluates the terms of each condition in order and returns the
+// failure of the condition that came closest to holding, or the first
+// evaluation error.
+func failedTerm[K any](ctx context.Context, conds conditionTerms[K], tCtx K) *FailedTerm {
+	var best *FailedTerm
+	bestTrue := -1
+	for i, terms := range conds {
+		for j, t := range terms {
+			ok, err := t.cond.Eval(ctx, tCtx)
+			if err != nil {
+				return &FailedTerm{Condition: i, Term: t.text}
+			}
+			if ok && j < len(terms)-1 {
+				continue
+			}
+			// The first false term; or, should every term hold alone, the last one.
+			if j > bestTrue {
+				best, bestTrue = &FailedTerm{Condition: i, Term: t.text}, j
+			}
+			break
+		}
+	}
+	return best
+}
