@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	phexporter "github.com/posthogexporter/posthogexporter/exporter"
 	"github.com/posthogexporter/posthogexporter/internal/configkeys"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
@@ -62,6 +63,11 @@ type Config struct {
 	// rule can be tried in production without touching PostHog's data.
 	DryRun bool `mapstructure:"dry_run"`
 
+	// TraceContext, when set, gives every span the listed attributes of its
+	// trace (such as enduser.id on a middleware span) before the rules run,
+	// holding spans back until their trace has arrived.
+	TraceContext configoptional.Optional[TraceContextConfig] `mapstructure:"trace_context"`
+
 	// Mapping holds error_mode, defaults and the spans and logs rules.
 	Mapping mapping.Config `mapstructure:",squash"`
 
@@ -102,11 +108,63 @@ func (c *Config) Validate() error {
 	if lvl := c.ClientConfig.CompressionParams.Level; c.ClientConfig.Compression == configcompression.TypeGzip && (lvl < 1 || lvl > 9) {
 		errs = append(errs, fmt.Errorf("compression_params.level: %d is not a gzip level from 1 (fastest, the default) to 9 (smallest)", lvl))
 	}
+	if c.TraceContext.HasValue() {
+		if err := c.TraceContext.Get().validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.MaxBatchEvents <= 0 {
 		errs = append(errs, fmt.Errorf("max_batch_events: must be positive, got %d", c.MaxBatchEvents))
 	}
 	if limit := postHogMaxBodyBytes - envelopeBytes; c.MaxBatchBytes <= 0 || c.MaxBatchBytes > limit {
 		errs = append(errs, fmt.Errorf("max_batch_bytes: must be between 1 and %d (PostHog refuses bodies over 20 MB), got %d", limit, c.MaxBatchBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// TraceContextConfig is the trace_context block: span attributes shared by
+// the whole trace, which every span lacking them inherits.
+type TraceContextConfig struct {
+	// Attributes are the span attributes shared by the whole trace, such
+	// as enduser.id and tenant.id.
+	Attributes []string `mapstructure:"attributes"`
+	// Wait is how long a span may wait for the rest of its trace.
+	Wait time.Duration `mapstructure:"wait"`
+	// MaxPending bounds the spans held; beyond it the oldest stop waiting.
+	MaxPending int `mapstructure:"max_pending"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+const (
+	defaultTraceContextWait       = 5 * time.Second
+	defaultTraceContextMaxPending = 100000
+)
+
+func (c *TraceContextConfig) validate() error {
+	var errs []error
+	if len(c.Attributes) == 0 {
+		errs = append(errs, errors.New("trace_context.attributes: empty; list the span attributes the whole trace shares, such as [enduser.id, tenant.id], or remove trace_context"))
+	}
+	if len(c.Attributes) > phexporter.MaxTraceContextAttributes {
+		errs = append(errs, fmt.Errorf("trace_context.attributes: %d attributes, at most %d", len(c.Attributes), phexporter.MaxTraceContextAttributes))
+	}
+	seen := map[string]bool{}
+	for i, a := range c.Attributes {
+		switch {
+		case a == "":
+			errs = append(errs, fmt.Errorf("trace_context.attributes[%d]: empty attribute name", i))
+		case seen[a]:
+			errs = append(errs, fmt.Errorf("trace_context.attributes[%d]: %q is listed twice", i, a))
+		}
+		seen[a] = true
+	}
+	if c.Wait <= 0 {
+		errs = append(errs, fmt.Errorf("trace_context.wait: must be positive, such as 5s, got %v", c.Wait))
+	}
+	if c.MaxPending <= 0 {
+		errs = append(errs, fmt.Errorf("trace_context.max_pending: must be positive, such as 100000, got %d", c.MaxPending))
 	}
 	return errors.Join(errs...)
 }

@@ -42,7 +42,11 @@ func createDefaultConfig() component.Config {
 		RetryConfig:    configretry.NewDefaultBackOffConfig(),
 		MaxBatchEvents: defaultMaxBatchEvents,
 		MaxBatchBytes:  defaultMaxBatchBytes,
-		Mapping:        mapping.NewDefaultConfig(),
+		TraceContext: configoptional.Default(TraceContextConfig{
+			Wait:       defaultTraceContextWait,
+			MaxPending: defaultTraceContextMaxPending,
+		}),
+		Mapping: mapping.NewDefaultConfig(),
 	}
 }
 
@@ -80,5 +84,15 @@ func exporterConfig(c *Config) phexporter.Config {
 		MaxBatchBytes:       c.MaxBatchBytes,
 		Mapping:             &c.Mapping,
 		DryRun:              c.DryRun,
+		TraceContext:        traceContextConfig(c),
 	}
+}
+
+// traceContextConfig is nil when trace_context is not set: nothing waits.
+func traceContextConfig(c *Config) *phexporter.TraceContext {
+	if !c.TraceContext.HasValue() {
+		return nil
+	}
+	tc := c.TraceContext.Get()
+	return &phexporter.TraceContext{Attributes: tc.Attributes, Wait: tc.Wait, MaxPending: tc.MaxPending}
 }

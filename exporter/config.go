@@ -6,6 +6,7 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	"github.com/posthogexporter/posthogexporter/exporter/internal/tracecontext"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
@@ -22,4 +23,13 @@ type Config struct {
 	Mapping             *mapping.Config
 	// DryRun maps and counts as usual, logs the events and sends nothing.
 	DryRun bool
+	// TraceContext, when not nil, holds spans until their trace has arrived
+	// and gives them the trace's listed attributes.
+	TraceContext *TraceContext
 }
+
+// TraceContext is the trace_context block: see package tracecontext.
+type TraceContext = tracecontext.Config
+
+// MaxTraceContextAttributes bounds trace_context.attributes.
+const MaxTraceContextAttributes = tracecontext.MaxAttributes

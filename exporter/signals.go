@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	pdatareq "go.opentelemetry.io/collector/pdata/xpdata/request"
+
+	"github.com/posthogexporter/posthogexporter/exporter/internal/tracecontext"
 )
 
 // NewTraces returns the traces exporter of cfg.
@@ -30,7 +32,11 @@ func NewTraces(ctx context.Context, set exporter.Settings, cfg Config) (exporter
 	if err != nil {
 		return nil, err
 	}
-	return &tracesExporter{Traces: helper, e: e}, nil
+	t := &tracesExporter{Traces: helper, e: e}
+	if cfg.TraceContext != nil {
+		t.stage = newTraceContextStage(*cfg.TraceContext, e.mapper, t.consumeStopped)
+	}
+	return t, nil
 }
 
 // NewLogs returns the logs exporter of cfg.
@@ -76,10 +82,14 @@ func (e *posthogExporter) convertLogs(ctx context.Context, ld plog.Logs) (*event
 // context.
 type tracesExporter struct {
 	exporter.Traces
-	e *posthogExporter
+	e     *posthogExporter
+	stage *tracecontext.Stage // nil without trace_context
 }
 
 func (t *tracesExporter) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	if t.stage != nil {
+		return t.consumeWithContext(ctx, td)
+	}
 	req, err := t.e.convertTraces(ctx, td)
 	if err != nil || req.ItemsCount() == 0 {
 		return err

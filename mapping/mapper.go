@@ -125,6 +125,13 @@ func resetResult[K any](res *Result, rules []*rule[K]) {
 // first, so one Result can serve many calls). With error_mode propagate, the
 // first evaluation error is returned and res must not be sent.
 func (m *Mapper) MapTraces(ctx context.Context, td ptrace.Traces, res *Result) error {
+	return m.MapTracesExcept(ctx, td, res, nil)
+}
+
+// MapTracesExcept maps as MapTraces does, passing over the spans for which
+// skip (when not nil) returns true: the spans the exporter holds back to map
+// later, once their trace has arrived.
+func (m *Mapper) MapTracesExcept(ctx context.Context, td ptrace.Traces, res *Result, skip func(ptrace.Span) bool) error {
 	resetResult(res, m.rules.spans)
 	if len(m.rules.spans) == 0 {
 		return nil
@@ -132,6 +139,9 @@ func (m *Mapper) MapTraces(ctx context.Context, td ptrace.Traces, res *Result) e
 	for _, rs := range td.ResourceSpans().All() {
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
+				if skip != nil && skip(span) {
+					continue
+				}
 				rec := record{
 					attributes:         span.Attributes(),
 					resourceAttributes: rs.Resource().Attributes(),

@@ -23,14 +23,16 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                         metric.Meter
-	mu                            sync.Mutex
-	registrations                 []metric.Registration
-	ExporterPosthogEventsDropped  metric.Int64Counter
-	ExporterPosthogEventsSent     metric.Int64Counter
-	ExporterPosthogRecordsMatched metric.Int64Counter
-	ExporterPosthogRequestBytes   metric.Int64Counter
-	ExporterPosthogRequests       metric.Int64Counter
+	meter                                  metric.Meter
+	mu                                     sync.Mutex
+	registrations                          []metric.Registration
+	ExporterPosthogEventsDropped           metric.Int64Counter
+	ExporterPosthogEventsSent              metric.Int64Counter
+	ExporterPosthogRecordsMatched          metric.Int64Counter
+	ExporterPosthogRequestBytes            metric.Int64Counter
+	ExporterPosthogRequests                metric.Int64Counter
+	ExporterPosthogTraceContextEvents      metric.Int64Counter
+	ExporterPosthogTraceContextSpansWaited metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -90,6 +92,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_exporter_posthog_requests",
 		metric.WithDescription("Batch requests sent to PostHog, by outcome. [Development]"),
 		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPosthogTraceContextEvents, err = builder.meter.Int64Counter(
+		"otelcol_exporter_posthog_trace_context_events",
+		metric.WithDescription("Events built from spans that inherited at least one trace_context attribute from their trace, by rule. [Development]"),
+		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPosthogTraceContextSpansWaited, err = builder.meter.Int64Counter(
+		"otelcol_exporter_posthog_trace_context_spans_waited",
+		metric.WithDescription("Spans held for the rest of their trace (trace_context), by how they stopped waiting: complete (their ancestors up to the root arrived), timeout (wait passed), overflow (max_pending), shutdown. [Development]"),
+		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -24,6 +24,8 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ExporterPosthogRecordsMatched.Add(context.Background(), 1)
 	tb.ExporterPosthogRequestBytes.Add(context.Background(), 1)
 	tb.ExporterPosthogRequests.Add(context.Background(), 1)
+	tb.ExporterPosthogTraceContextEvents.Add(context.Background(), 1)
+	tb.ExporterPosthogTraceContextSpansWaited.Add(context.Background(), 1)
 	AssertEqualExporterPosthogEventsDropped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -37,6 +39,12 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPosthogRequests(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterPosthogTraceContextEvents(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterPosthogTraceContextSpansWaited(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

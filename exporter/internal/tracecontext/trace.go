@@ -1,0 +1,126 @@
+package tracecontext
+
+import (
+	"bytes"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// node is what is remembered of every span of a trace: its parent link,
+// its start time and the listed attributes it has.
+type node struct {
+	parent pcommon.SpanID
+	start  pcommon.Timestamp
+	has    uint64          // bit i: the span has Attributes[i]
+	vals   []pcommon.Value // Attributes[i] when has bit i; nil when has is 0
+}
+
+// trace is what has arrived of one trace.
+type trace struct {
+	id       pcommon.TraceID
+	nodes    map[pcommon.SpanID]node
+	held     []*held
+	lastSeen time.Time
+}
+
+// held is a span waiting for its trace: a copy of it, with its resource
+// and scope.
+type held struct {
+	trace   *trace
+	spanID  pcommon.SpanID
+	td      ptrace.Traces
+	arrived time.Time
+	done    bool
+}
+
+func (h *held) span() ptrace.Span {
+	return h.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+}
+
+// complete reports whether the span's chain of ancestors up to a parentless
+// span has arrived. A chain that loops (bad input) never ends: it counts as
+// complete, since nothing more can arrive to help.
+func (t *trace) complete(id pcommon.SpanID) bool {
+	n, ok := t.nodes[id]
+	if !ok {
+		return false
+	}
+	for hops := 0; !n.parent.IsEmpty(); hops++ {
+		if hops > len(t.nodes) {
+			return true
+		}
+		if n, ok = t.nodes[n.parent]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// depth is the number of parent hops from id to a span whose parent has
+// not arrived (or that has none); -1 when the chain loops.
+func (t *trace) depth(id pcommon.SpanID) int {
+	n := t.nodes[id]
+	hops := 0
+	for !n.parent.IsEmpty() {
+		p, ok := t.nodes[n.parent]
+		if !ok {
+			return hops
+		}
+		hops++
+		if hops > len(t.nodes) {
+			return -1
+		}
+		n = p
+	}
+	return hops
+}
+
+// resolve returns the value span id inherits for Attributes[i]: from its
+// nearest ancestor that has it, else from the span nearest to the trace's
+// root that has it (fewest hops to a span without a known parent; ties by
+// earliest start, then lowest span id). ok is false when no span has it.
+func (t *trace) resolve(id pcommon.SpanID, i int) (pcommon.Value, bool) {
+	bit := uint64(1) << i
+	n := t.nodes[id]
+	for hops := 0; !n.parent.IsEmpty() && hops <= len(t.nodes); hops++ {
+		p, ok := t.nodes[n.parent]
+		if !ok {
+			break
+		}
+		if p.has&bit != 0 {
+			return p.vals[i], true
+		}
+		n = p
+	}
+	var (
+		best      pcommon.SpanID
+		bestDepth = -1
+		found     bool
+	)
+	for sid, c := range t.nodes {
+		if c.has&bit == 0 || sid == id {
+			continue
+		}
+		d := t.depth(sid)
+		if d < 0 {
+			continue // in a loop: no way to the root
+		}
+		if !found || d < bestDepth || d == bestDepth && before(c, sid, t.nodes[best], best) {
+			best, bestDepth, found = sid, d, true
+		}
+	}
+	if !found {
+		return pcommon.Value{}, false
+	}
+	return t.nodes[best].vals[i], true
+}
+
+// before orders spans at the same depth: earliest start, then lowest id.
+func before(a node, aID pcommon.SpanID, b node, bID pcommon.SpanID) bool {
+	if a.start != b.start {
+		return a.start < b.start
+	}
+	return bytes.Compare(aID[:], bID[:]) < 0
+}
