@@ -164,6 +164,14 @@ func TestUnknownKeysAreErrors(t *testing.T) {
 			"compression_params:\n  levl: 1\n",
 			`compression_params.levl: unknown key; did you mean "level"?`,
 		},
+		"in trace_context": {
+			"trace_context:\n  attributes: [enduser.id]\n  max_pendng: 10\n",
+			`trace_context.max_pendng: unknown key; did you mean "max_pending"?`,
+		},
+		"trace_contex": {
+			"trace_contex:\n  attributes: [enduser.id]\n",
+			`trace_contex: unknown key; did you mean "trace_context"?`,
+		},
 		"http client key": {
 			"endpiont: https://eu.i.posthog.com\n",
 			`endpiont: unknown key; did you mean "endpoint"?`,
@@ -205,4 +213,34 @@ spans:
 	v, ok := cfg.ClientConfig.Headers.Get("X-Anything")
 	assert.True(t, ok)
 	assert.Equal(t, "yes", string(v))
+}
+
+// TestTraceContextConfig: no block, nothing waits; a block gets the
+// defaults for what it leaves out; bad values are errors naming the key.
+func TestTraceContextConfig(t *testing.T) {
+	cfg, err := unmarshalYAML(t, "api_key: phc_test\n")
+	require.NoError(t, err)
+	assert.False(t, cfg.TraceContext.HasValue())
+	assert.Nil(t, exporterConfig(cfg).TraceContext)
+
+	cfg, err = unmarshalYAML(t, "api_key: phc_test\ntrace_context:\n  attributes: [enduser.id, tenant.id]\n")
+	require.NoError(t, err)
+	require.NoError(t, confmap.Validate(cfg))
+	tc := exporterConfig(cfg).TraceContext
+	require.NotNil(t, tc)
+	assert.Equal(t, []string{"enduser.id", "tenant.id"}, tc.Attributes)
+	assert.Equal(t, 5*time.Second, tc.Wait)
+	assert.Equal(t, 100000, tc.MaxPending)
+
+	for text, want := range map[string]string{
+		"trace_context:\n  wait: 1s\n":                           "trace_context.attributes: empty",
+		"trace_context:\n  attributes: [a, a]\n":                 `trace_context.attributes[1]: "a" is listed twice`,
+		"trace_context:\n  attributes: [a]\n  wait: 0s\n":        "trace_context.wait: must be positive",
+		"trace_context:\n  attributes: [a]\n  max_pending: -1\n": "trace_context.max_pending: must be positive",
+		"trace_context:\n  attributes: ['']\n":                   "trace_context.attributes[0]: empty attribute name",
+	} {
+		cfg, err := unmarshalYAML(t, "api_key: phc_test\n"+text)
+		require.NoError(t, err)
+		require.ErrorContains(t, confmap.Validate(cfg), want, text)
+	}
 }

@@ -37,6 +37,9 @@ func push(trace byte, spans ...sp) ptrace.Traces {
 		span.SetSpanID(sid(s.id))
 		span.SetParentSpanID(sid(s.parent))
 		span.SetName(s.name)
+		if s.parent == 0 {
+			span.SetKind(ptrace.SpanKindServer)
+		}
 		span.SetStartTimestamp(pcommon.Timestamp(1000 + s.start))
 		span.SetEndTimestamp(pcommon.Timestamp(2000 + s.start))
 		for k, v := range s.attrs {

@@ -1,0 +1,356 @@
+package tracecontext
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/posthogexporter/posthogexporter/mapping"
+)
+
+// rules read the inherited attributes in distinct_id chains, properties
+// and conditions alike.
+var orderRules = map[string]any{
+	"spans": []any{
+		map[string]any{
+			"name": "api", "event": "api_request",
+			"conditions":  []any{`span.kind == SPAN_KIND_SERVER`},
+			"distinct_id": []any{`span.attributes["enduser.id"]`, `"anonymous"`},
+			"properties":  map[string]any{"tenant": `span.attributes["tenant.id"]`},
+		},
+		map[string]any{
+			"name": "engine", "event": "engine_executed",
+			"conditions":  []any{`span.name == "engine.execute"`},
+			"distinct_id": []any{`"engine"`},
+			"properties":  map[string]any{"user_id": `span.attributes["enduser.id"]`, "tenant": `span.attributes["tenant.id"]`},
+		},
+		map[string]any{
+			"name": "db", "event": "query",
+			"conditions":  []any{`span.attributes["db.system.name"] != nil`},
+			"distinct_id": []any{`"db"`},
+			"properties":  map[string]any{"user_id": `span.attributes["enduser.id"]`},
+		},
+		map[string]any{
+			// reads an inherited attribute in its condition
+			"name": "acme-only", "event": "acme_call",
+			"conditions":  []any{`span.attributes["tenant.id"] == "acme" and span.name == "handler"`},
+			"distinct_id": []any{`span.attributes["enduser.id"]`, `"nobody"`},
+		},
+	},
+}
+
+func newOrderMapper(t *testing.T) *mapping.Mapper {
+	cfg := mapping.NewDefaultConfig()
+	require.NoError(t, confmap.NewFromStringMap(orderRules).Unmarshal(&cfg))
+	m, err := mapping.NewMapper(&cfg, mapping.Library{Name: "test", Version: "0"}, component.TelemetrySettings{Logger: zap.NewNop()})
+	require.NoError(t, err)
+	return m
+}
+
+// pipeline is the exporter's traces path without the queue: the stage,
+// then the mapper, events kept as comparable strings.
+type pipeline struct {
+	t      *testing.T
+	m      *mapping.Mapper
+	stage  *Stage
+	clock  *fakeClock
+	events []string
+}
+
+func newPipeline(t *testing.T, m *mapping.Mapper, cfg Config) *pipeline {
+	cfg.Attributes = []string{"enduser.id", "tenant.id"}
+	if cfg.MaxPending == 0 {
+		cfg.MaxPending = 100000
+	}
+	p := &pipeline{t: t, m: m, clock: &fakeClock{t: time.Unix(1700000000, 0)}}
+	p.stage = New(cfg, m.SpanMatcher(cfg.Attributes).MayMatch, func(_ context.Context, b Batch) { p.mapBatch(b) })
+	p.stage.now = p.clock.now
+	return p
+}
+
+func (p *pipeline) push(td ptrace.Traces) {
+	skip, ready := p.stage.Process(td)
+	p.mapTraces(td, skip)
+	p.mapBatch(ready)
+}
+
+func (p *pipeline) mapBatch(b Batch) {
+	if b.Len() > 0 {
+		p.mapTraces(b.Inherited, nil)
+		p.mapTraces(b.Plain, nil)
+	}
+}
+
+func (p *pipeline) mapTraces(td ptrace.Traces, skip func(ptrace.Span) bool) {
+	var res mapping.Result
+	require.NoError(p.t, p.m.MapTracesExcept(context.Background(), td, &res, skip))
+	for _, ev := range res.Events {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%x %s %s %s", ev.UUID, ev.Rule, ev.Name, ev.DistinctID)
+		for _, pr := range ev.Properties {
+			v := pr.Value
+			if v == nil {
+				v = pr.Raw.AsString()
+			}
+			fmt.Fprintf(&b, " %s=%v", pr.Key, v)
+		}
+		p.events = append(p.events, b.String())
+	}
+}
+
+func (p *pipeline) sorted() []string {
+	out := slices.Clone(p.events)
+	slices.Sort(out)
+	return out
+}
+
+// randomTrace builds a request's trace: a SERVER root, a middleware span
+// (which no rule matches) that may carry the identity, a handler with
+// engine and database spans below; identity sometimes also elsewhere.
+// Children end before their parents, as the SDK records them.
+func randomTrace(r *rand.Rand, trace byte) []sp {
+	spans := []sp{{id: 1, name: "GET /run"}}
+	nextID := byte(2)
+	add := func(parent byte, name string, attrs map[string]string) byte {
+		id := nextID
+		nextID++
+		spans = append(spans, sp{id: id, parent: parent, name: name, start: int64(r.IntN(3)), attrs: attrs})
+		return id
+	}
+	users := []string{"alice", "bob", "carol"}
+	tenants := []string{"acme", "globex"}
+	ident := map[string]string{}
+	if r.IntN(5) > 0 {
+		ident["enduser.id"] = users[r.IntN(len(users))]
+	}
+	if r.IntN(2) == 0 {
+		ident["tenant.id"] = tenants[r.IntN(len(tenants))]
+	}
+	add(1, "middleware", ident)
+	handler := add(1, "handler", nil)
+	for range r.IntN(4) {
+		var attrs map[string]string
+		if r.IntN(4) == 0 { // a nearer ancestor with another user
+			attrs = map[string]string{"enduser.id": "impersonated-" + users[r.IntN(len(users))]}
+		}
+		engine := add(handler, "engine.execute", attrs)
+		for range r.IntN(3) {
+			add(engine, "db.query", map[string]string{"db.system.name": "postgresql"})
+		}
+	}
+	if r.IntN(3) == 0 {
+		add(1, "middleware", map[string]string{"enduser.id": "late-" + users[r.IntN(len(users))]})
+	}
+	return spans
+}
+
+// childrenFirst returns the spans in a random order in which every span
+// comes after all its descendants: what an SDK can export.
+func childrenFirst(r *rand.Rand, spans []sp) []sp {
+	children := map[byte]int{}
+	for _, s := range spans {
+		if s.parent != 0 {
+			children[s.parent]++
+		}
+	}
+	left := slices.Clone(spans)
+	var out []sp
+	for len(left) > 0 {
+		var ready []int
+		for i, s := range left {
+			if children[s.id] == 0 {
+				ready = append(ready, i)
+			}
+		}
+		i := ready[r.IntN(len(ready))]
+		s := left[i]
+		out = append(out, s)
+		left = slices.Delete(left, i, i+1)
+		if s.parent != 0 {
+			children[s.parent]--
+		}
+	}
+	return out
+}
+
+type tagged struct {
+	trace byte
+	span  sp
+}
+
+// interleave merges several traces' sequences, keeping each one's order.
+func interleave(r *rand.Rand, seqs map[byte][]sp) []tagged {
+	var keys []byte
+	for k := range seqs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var out []tagged
+	for {
+		var live []byte
+		for _, k := range keys {
+			if len(seqs[k]) > 0 {
+				live = append(live, k)
+			}
+		}
+		if len(live) == 0 {
+			return out
+		}
+		k := live[r.IntN(len(live))]
+		out = append(out, tagged{k, seqs[k][0]})
+		seqs[k] = seqs[k][1:]
+	}
+}
+
+// requests splits the sequence into requests of random sizes.
+func requests(r *rand.Rand, seq []tagged) []ptrace.Traces {
+	var out []ptrace.Traces
+	for len(seq) > 0 {
+		n := 1 + r.IntN(min(len(seq), 6))
+		td := ptrace.NewTraces()
+		for _, s := range seq[:n] {
+			push(s.trace, s.span).ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+		}
+		out = append(out, td)
+		seq = seq[n:]
+	}
+	return out
+}
+
+func TestOrderIndependence(t *testing.T) {
+	m := newOrderMapper(t)
+	for seed := range uint64(200) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		traces := map[byte][]sp{}
+		for tr := range byte(1 + r.IntN(4)) {
+			traces[tr] = randomTrace(r, tr)
+		}
+		// Reference: each trace whole, in one request.
+		ref := newPipeline(t, m, Config{Wait: 5 * time.Second})
+		for tr, spans := range traces {
+			ref.push(push(tr, spans...))
+		}
+		assert.Zero(t, ref.stage.Stop().Len())
+		want := ref.sorted()
+		require.NotEmpty(t, want)
+
+		for round := range 5 {
+			seqs := map[byte][]sp{}
+			for tr, spans := range traces {
+				seqs[tr] = childrenFirst(r, spans)
+			}
+			p := newPipeline(t, m, Config{Wait: 5 * time.Second})
+			for _, td := range requests(r, interleave(r, seqs)) {
+				p.push(td)
+				p.clock.add(time.Duration(r.IntN(500)) * time.Millisecond)
+			}
+			assert.Zero(t, p.stage.Pending(), "seed %d round %d: every trace is complete", seed, round)
+			assert.Zero(t, p.stage.Stop().Len())
+			require.Equal(t, want, p.sorted(), "seed %d round %d", seed, round)
+		}
+	}
+}
+
+// TestAdversarialOrdersLoseNothing: parents before children, and requests
+// more than wait apart, change what spans inherit but never how many events
+// there are or their uuids.
+func TestAdversarialOrdersLoseNothing(t *testing.T) {
+	m := newOrderMapper(t)
+	// acme-only's condition reads an inherited attribute: a span that
+	// stopped waiting before its tenant arrived does not match it.
+	uuids := func(events []string, conditional bool) []string {
+		var out []string
+		for _, e := range events {
+			if strings.Contains(e, " acme-only ") == conditional {
+				id, _, _ := strings.Cut(e, " ")
+				out = append(out, id)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	for seed := range uint64(100) {
+		r := rand.New(rand.NewPCG(seed, 11))
+		spans := randomTrace(r, 1)
+		ref := newPipeline(t, m, Config{Wait: 5 * time.Second})
+		ref.push(push(1, spans...))
+		want := uuids(ref.events, false)
+		assert.Len(t, slices.Compact(slices.Clone(want)), len(want), "uuids are unique")
+		// Inherited attributes are not among a uuid's inputs: the same
+		// spans mapped without the stage give the same uuids.
+		direct := newPipeline(t, m, Config{Wait: 5 * time.Second})
+		direct.mapTraces(push(1, spans...), nil)
+		assert.Equal(t, want, uuids(direct.events, false))
+
+		for _, tc := range []struct {
+			name string
+			gap  time.Duration
+			rev  bool
+		}{{"parents first", 0, true}, {"parents first, past wait", 6 * time.Second, true}, {"children first, past wait", 6 * time.Second, false}} {
+			p := newPipeline(t, m, Config{Wait: 5 * time.Second})
+			p.stage.Start() // the goroutine's ticks meet the fake clock
+			seq := childrenFirst(r, spans)
+			if tc.rev {
+				slices.Reverse(seq)
+			}
+			for _, s := range seq {
+				p.push(push(1, s))
+				p.clock.add(tc.gap)
+				p.mapBatch(p.stage.Expire())
+			}
+			p.mapBatch(p.stage.Stop())
+			assert.Equal(t, want, uuids(p.events, false), "seed %d: %s", seed, tc.name)
+			conditional := uuids(p.events, true)
+			assert.Len(t, slices.Compact(slices.Clone(conditional)), len(conditional), "no duplicates")
+			assert.Subset(t, uuids(ref.events, true), conditional)
+		}
+	}
+}
+
+func TestMaxPendingOverflowsOldestFirst(t *testing.T) {
+	s, _ := newTestStage(Config{Attributes: []string{"enduser.id"}, MaxPending: 2})
+	var stopped []byte
+	for id := byte(2); id <= 5; id++ {
+		_, b := s.Process(push(1, sp{id: id, parent: 1, name: "handler"}))
+		for sid := range spansOf(b) {
+			stopped = append(stopped, sid)
+		}
+		if id > 3 {
+			assert.Equal(t, int64(1), b.Stopped[Overflow])
+		}
+	}
+	assert.Equal(t, []byte{2, 3}, stopped, "oldest first")
+	assert.Equal(t, 2, s.Pending())
+	b := s.Stop()
+	assert.Equal(t, int64(2), b.Stopped[Shutdown], "shutdown gives back every span still waiting")
+}
+
+func TestRememberedSpansAreBounded(t *testing.T) {
+	s, clock := newTestStage(Config{Attributes: []string{"enduser.id"}, MaxPending: 10})
+	for tr := range byte(200) {
+		s.Process(push(tr, sp{id: 2, parent: 1, name: "middleware", attrs: u("x")}))
+	}
+	s.mu.Lock()
+	assert.LessOrEqual(t, s.remembered, rememberedPerPending*10)
+	s.mu.Unlock()
+	clock.add(6 * time.Second)
+	s.Expire()
+	s.mu.Lock()
+	assert.Zero(t, s.remembered, "traces nothing arrived in for wait are forgotten")
+	assert.Empty(t, s.traces)
+	s.mu.Unlock()
+}
+
+var _ = pcommon.NewValueEmpty
