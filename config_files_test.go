@@ -30,6 +30,8 @@ func loadShippedExporter(t *testing.T, file string) *Config {
 func TestDemoRunsTheCatalogue(t *testing.T) {
 	demo, catalogue := loadShippedExporter(t, "demo.yaml"), loadShippedExporter(t, "tl-engine.yaml")
 	assert.Equal(t, catalogue.Mapping, demo.Mapping, "demo.yaml and tl-engine.yaml have drifted apart")
+	assert.Equal(t, catalogue.TraceContext, demo.TraceContext, "demo.yaml and tl-engine.yaml: trace_context has drifted apart")
+	assert.True(t, catalogue.TraceContext.HasValue(), "the catalogue gives every span its request's user (trace_context)")
 	for _, cfg := range []*Config{demo, catalogue} {
 		// ${env:...} is not resolved here; the collector does it (see e2e).
 		cfg.APIKey = "phc_test"

@@ -143,6 +143,20 @@ func TestCatalogueEndToEnd(t *testing.T) {
 			}
 		}
 	}
+	// Identity reached the spans that do not carry it: the request's user
+	// and tenant, recorded once on the auth middleware's span.
+	withUser := 0
+	for _, e := range got {
+		if e.Properties["user_id"] != nil {
+			withUser++
+		}
+		if e.Name == "engine_executed" && (e.Properties["user_id"] != "user-123" || e.Properties["tenant"] != "acme") {
+			t.Errorf("engine_executed: user_id %v, tenant %v; want user-123 of acme, from the request", e.Properties["user_id"], e.Properties["tenant"])
+		}
+	}
+	if withUser != 7 { // 2 engine runs, 1 queued, 3 cache lookups and 1 slow query in users' requests
+		t.Errorf("%d events carry their request's user_id, want 7", withUser)
+	}
 	counts := make([]string, 0, len(names))
 	for n, k := range names {
 		counts = append(counts, fmt.Sprintf("%s=%d", n, k))
@@ -186,15 +200,28 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 		e.traceID = traceID
 		want[w.name+"/"+spanID.String()] = e
 	}
+	// The demo records the caller once per request, on the auth
+	// middleware's span; trace_context gives it to every span of the trace.
+	users, tenants := map[trace.TraceID]any{}, map[trace.TraceID]any{}
 	for _, s := range res.Spans {
 		a := attrs(s.Attributes())
+		if u, ok := a["enduser.id"]; ok {
+			users[s.SpanContext().TraceID()] = u
+			tenants[s.SpanContext().TraceID()] = a["tenant.id"]
+		}
+	}
+	for _, s := range res.Spans {
+		a := attrs(s.Attributes())
+		if _, own := a["enduser.id"]; !own {
+			a["enduser.id"], a["tenant.id"] = users[s.SpanContext().TraceID()], tenants[s.SpanContext().TraceID()]
+		}
 		id := s.SpanContext().SpanID()
 		traceID = s.SpanContext().TraceID().String()
 		durMS := s.EndTime().Sub(s.StartTime()).Milliseconds()
 		failed := s.Status().Code == codes.Error
 		switch {
 		case s.Name() == "engine.execute":
-			p := map[string]any{"engine_id": a["engine.id"], "engine_type": a["engine.type"], "duration_ms": durMS, "user_id": a["enduser.id"]}
+			p := map[string]any{"engine_id": a["engine.id"], "engine_type": a["engine.type"], "duration_ms": durMS, "user_id": a["enduser.id"], "tenant": a["tenant.id"]}
 			name, status := "engine_executed", "success"
 			if failed {
 				name, status = "engine_failed", "error"
@@ -205,10 +232,10 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 			add(id, wantEvent{name, "engine-" + str(a["engine.id"]), s.EndTime(), p})
 		case s.SpanKind() == trace.SpanKindProducer && a["messaging.destination.name"] == "engines":
 			add(id, wantEvent{"engine_queued", "engine-" + str(a["engine.id"]), s.EndTime(),
-				map[string]any{"engine_id": a["engine.id"], "queue_name": "engines", "priority": a["engine.priority"], "user_id": a["enduser.id"]}})
+				map[string]any{"engine_id": a["engine.id"], "queue_name": "engines", "priority": a["engine.priority"], "user_id": a["enduser.id"], "tenant": a["tenant.id"]}})
 		case s.SpanKind() == trace.SpanKindServer:
 			user := "anonymous"
-			if u, ok := a["enduser.id"]; ok {
+			if u := a["enduser.id"]; u != nil {
 				user = str(u)
 			} else if h, ok := a["http.request.header.x-posthog-distinct-id"].([]string); ok {
 				user = h[0]
@@ -217,11 +244,11 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 			c := conventions{ip: ip, session: firstOf(a["http.request.header.x-posthog-session-id"]), window: firstOf(a["http.request.header.x-posthog-window-id"])}
 			add(id, wantEvent{"api_request", user, s.EndTime(), map[string]any{
 				"endpoint": a["http.route"], "url_path": a["url.path"], "method": a["http.request.method"],
-				"status_code": a["http.response.status_code"], "response_time_ms": durMS}}, c)
+				"status_code": a["http.response.status_code"], "response_time_ms": durMS, "tenant": a["tenant.id"]}}, c)
 			if code, _ := a["http.response.status_code"].(int64); code >= 500 {
 				add(id, wantEvent{"api_error", user, s.EndTime(), map[string]any{
 					"endpoint": a["http.route"], "method": a["http.request.method"], "status_code": code,
-					"error_type": a["error.type"], "error_message": s.Status().Description}}, c)
+					"error_type": a["error.type"], "error_message": s.Status().Description, "tenant": a["tenant.id"]}}, c)
 			}
 		case s.SpanKind() == trace.SpanKindConsumer && a["task.id"] != nil:
 			task := "task-" + str(a["task.id"])
@@ -237,13 +264,14 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 			}
 		case s.Name() == "cache.get":
 			if a["cache.hit"] == true {
-				add(id, wantEvent{"cache_hit", "tl-engine", s.EndTime(), map[string]any{"cache_key": a["cache.key"], "cache_type": a["cache.type"], "ttl": a["cache.ttl"]}})
+				add(id, wantEvent{"cache_hit", "tl-engine", s.EndTime(), map[string]any{"cache_key": a["cache.key"], "cache_type": a["cache.type"], "ttl": a["cache.ttl"], "user_id": a["enduser.id"], "tenant": a["tenant.id"]}})
 			} else {
-				add(id, wantEvent{"cache_miss", "tl-engine", s.EndTime(), map[string]any{"cache_key": a["cache.key"], "cache_type": a["cache.type"]}})
+				add(id, wantEvent{"cache_miss", "tl-engine", s.EndTime(), map[string]any{"cache_key": a["cache.key"], "cache_type": a["cache.type"], "user_id": a["enduser.id"], "tenant": a["tenant.id"]}})
 			}
 		case a["db.system.name"] != nil && s.EndTime().Sub(s.StartTime()) > 500*time.Millisecond:
 			add(id, wantEvent{"database_query_slow", "tl-engine", s.EndTime(), map[string]any{
-				"query_type": a["db.operation.name"], "table_name": a["db.collection.name"], "duration_ms": durMS}})
+				"query_type": a["db.operation.name"], "table_name": a["db.collection.name"], "duration_ms": durMS,
+				"user_id": a["enduser.id"], "tenant": a["tenant.id"]}})
 		}
 	}
 	for _, r := range res.Logs {

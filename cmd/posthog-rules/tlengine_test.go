@@ -100,6 +100,8 @@ func writeTLEngineFixtures(t *testing.T) {
 	_, err := demotelemetry.Run(t.Context(), demotelemetry.Config{Endpoint: srv.URL, Now: now})
 	require.NoError(t, err)
 
+	giveTraceIdentity(traces)
+
 	str := func(m pcommon.Map, k string) string {
 		if v, ok := m.Get(k); ok {
 			return v.AsString()
@@ -172,3 +174,38 @@ func writeTLEngineFixtures(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// giveTraceIdentity writes each trace's enduser.id and tenant.id (which the
+// demo records once per request, on its auth middleware's span) into every
+// span of the trace that lacks them, as trace_context does in the collector:
+// posthog-rules sees one record at a time, so a fixture carries its
+// identity on the record.
+func giveTraceIdentity(td ptrace.Traces) {
+	keys := []string{"enduser.id", "tenant.id"}
+	identity := map[pcommon.TraceID]map[string]string{}
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, s := range ss.Spans().All() {
+				for _, k := range keys {
+					if v, ok := s.Attributes().Get(k); ok {
+						if identity[s.TraceID()] == nil {
+							identity[s.TraceID()] = map[string]string{}
+						}
+						identity[s.TraceID()][k] = v.AsString()
+					}
+				}
+			}
+		}
+	}
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, s := range ss.Spans().All() {
+				for k, v := range identity[s.TraceID()] {
+					if _, ok := s.Attributes().Get(k); !ok {
+						s.Attributes().PutStr(k, v)
+					}
+				}
+			}
+		}
+	}
+}

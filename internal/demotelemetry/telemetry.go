@@ -26,8 +26,6 @@
 //	http.response.status_code  int     200, 202, 429, 500, 503
 //	user_agent.original        string  a browser's for requests from the web app, else the CLI's
 //	client.address             string  the end user's address ("203.0.113.10")
-//	enduser.id                 string  only on authenticated requests ("user-123");
-//	                                   the anonymous GET /api/v1/status has none
 //	http.request.header.x-posthog-session-id   string[]  only on requests from the web
 //	http.request.header.x-posthog-window-id    string[]  app (1, 2 and 5 below), whose
 //	http.request.header.x-posthog-distinct-id  string[]  posthog-js adds these headers;
@@ -36,11 +34,23 @@
 //	error.type                 string  only on 5xx: the status code as a string ("500", "503")
 //	status                     Error on 5xx (description set), Unset otherwise
 //
+// Identity is recorded the way instrumented services record it: once per
+// request, by the auth middleware, on its own span (kind INTERNAL, name
+// "middleware - auth", a child of the HTTP server span and a sibling of the
+// handler), with trace.SpanFromContext(ctx).SetAttributes. No other span of
+// the request carries it; the collector's trace_context gives it to them.
+//
+//	enduser.id  string  "user-123"; the anonymous GET /api/v1/status has no auth span
+//	tenant.id   string  the user's organisation ("acme", "globex", "initech")
+//
+// The handler, kind INTERNAL, name "request handler - {route}", a child of
+// the HTTP server span, is the parent of the request's engine, database and
+// cache spans and its log records.
+//
 // Engine run, kind INTERNAL, name "engine.execute" (no semconv: engine.*):
 //
 //	engine.id    string  "eng-42"
 //	engine.type  string  "ml_pipeline", "data_transform"
-//	enduser.id   string  the user who triggered it
 //	failing run: status Error with description (the error message),
 //	             error.type "TimeoutError", and an "exception" span event
 //	             (exception.type, exception.message)
@@ -54,7 +64,6 @@
 //	messaging.message.id           string
 //	engine.id                      string  "eng-77"
 //	engine.priority                int     8
-//	enduser.id                     string
 //
 // Worker task, kind CONSUMER, name "process tasks" (semconv messaging + task.*):
 //
@@ -128,9 +137,13 @@
 //	10 process tasks task-1002 cache_warmup ok (retry 1), cache hit
 //	11 process tasks task-1003 send_notification fails (ConnectionRefusedError, retry 2)
 //
-// Totals: 8 server spans (2 with 5xx), 2 engine runs (1 failed), 1 publish,
-// 3 tasks (1 failed), 6 DB spans (2 slow), 4 cache lookups (2 hits, 2 misses),
-// 2 log records. See Expected.
+// Totals: 8 server spans (2 with 5xx), 7 auth middleware spans, 8 handler
+// spans, 2 engine runs (1 failed), 1 publish, 3 tasks (1 failed), 6 DB spans
+// (2 slow), 4 cache lookups (2 hits, 2 misses), 2 log records. See Expected.
+//
+// The SDK exports spans as they end, children before their parents, and Run
+// sends them a few per OTLP request, so a request's spans are split over
+// several requests, as a busy service's are.
 package demotelemetry
 
 import (
@@ -178,9 +191,21 @@ var clientAddress = map[string]string{
 	"":         "203.0.113.99",
 }
 
+// Tenant is each user's organisation, as the auth middleware records it in tenant.id.
+var Tenant = map[string]string{
+	"user-123": "acme",
+	"user-456": "globex",
+	"user-789": "initech",
+}
+
+// exportBatch is how many spans the SDK sends per OTLP request: small, so
+// that a request's spans arrive at the collector in several requests.
+const exportBatch = 3
+
 // Counts of what Emit produces, for tests and the demo summary.
 var Expected = struct {
 	ServerSpans, ServerErrors        int // HTTP server spans; those with a 5xx
+	AuthSpans, HandlerSpans          int // the auth middleware's spans (with the user); the handlers'
 	EngineRuns, EngineFailures       int // engine.execute spans; failed ones
 	EnginePublishes                  int // publish engines spans
 	Tasks, TaskFailures              int // process tasks spans; failed ones
@@ -190,13 +215,14 @@ var Expected = struct {
 	Spans, Logs                      int // totals
 }{
 	ServerSpans: 8, ServerErrors: 2,
+	AuthSpans: 7, HandlerSpans: 8,
 	EngineRuns: 2, EngineFailures: 1,
 	EnginePublishes: 1,
 	Tasks:           3, TaskFailures: 1,
 	DBSpans: 6, SlowDBSpans: 2,
 	CacheHits: 2, CacheMisses: 2,
 	RateLimitLogs: 1, PoolExhaustedLogs: 1,
-	Spans: 8 + 2 + 1 + 3 + 6 + 4, Logs: 2,
+	Spans: 8 + 7 + 8 + 2 + 1 + 3 + 6 + 4, Logs: 2,
 }
 
 // Config configures Run.
@@ -274,7 +300,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.AlwaysSample()),
 		sdktrace.WithSpanProcessor(spanRec),
-		sdktrace.WithBatcher(traceExp),
+		sdktrace.WithBatcher(traceExp, sdktrace.WithMaxExportBatchSize(exportBatch)),
 	)
 	lp := sdklog.NewLoggerProvider(
 		sdklog.WithResource(res),
@@ -332,7 +358,7 @@ func Emit(ctx context.Context, tp trace.TracerProvider, lp otellog.LoggerProvide
 		func(ctx context.Context, t0 time.Time) {
 			e.cacheGet(ctx, t0.Add(2*time.Millisecond), "engine:eng-42:config", false, 0)
 			e.query(ctx, t0.Add(4*time.Millisecond), 8*time.Millisecond, "SELECT", "engines", "SELECT id, type, config FROM engines WHERE id = $1")
-			e.engineRun(ctx, t0.Add(15*time.Millisecond), 155*time.Millisecond, "eng-42", "ml_pipeline", "user-123", nil)
+			e.engineRun(ctx, t0.Add(15*time.Millisecond), 155*time.Millisecond, "eng-42", "ml_pipeline", nil)
 			e.query(ctx, t0.Add(171*time.Millisecond), 5*time.Millisecond, "INSERT", "engine_runs", "INSERT INTO engine_runs (engine_id, status, duration_ms) VALUES ($1, $2, $3)")
 		})
 	// 2: engine details from the cache.
@@ -344,12 +370,12 @@ func Emit(ctx context.Context, tp trace.TracerProvider, lp otellog.LoggerProvide
 	e.request(ctx, next(), req{method: "POST", route: "/api/v1/engines/{engine_id}/queue", path: "/api/v1/engines/eng-77/queue", user: "user-456", status: 202, dur: 14 * time.Millisecond},
 		func(ctx context.Context, t0 time.Time) {
 			e.query(ctx, t0.Add(1*time.Millisecond), 4*time.Millisecond, "SELECT", "engines", "SELECT id, type, config FROM engines WHERE id = $1")
-			e.publish(ctx, t0.Add(6*time.Millisecond), 5*time.Millisecond, "eng-77", 8, "user-456")
+			e.publish(ctx, t0.Add(6*time.Millisecond), 5*time.Millisecond, "eng-77", 8)
 		})
 	// 4: a failing engine run: the engine span fails, the request answers 500.
 	e.request(ctx, next(), req{method: "POST", route: "/api/v1/engines/execute", path: "/api/v1/engines/execute", user: "user-456", status: 500, dur: 420 * time.Millisecond},
 		func(ctx context.Context, t0 time.Time) {
-			e.engineRun(ctx, t0.Add(10*time.Millisecond), 400*time.Millisecond, "eng-77", "data_transform", "user-456",
+			e.engineRun(ctx, t0.Add(10*time.Millisecond), 400*time.Millisecond, "eng-77", "data_transform",
 				&failure{errType: "TimeoutError", msg: "engine eng-77 exceeded its execution budget of 400ms"})
 		})
 	// 5: a report backed by a slow query.
@@ -418,9 +444,6 @@ func (e *emitter) request(ctx context.Context, start time.Time, r req, children 
 		semconv.ServerAddress("api.tl-engine.example"),
 		semconv.ClientAddress(clientAddress[r.user]),
 	}
-	if r.user != "" {
-		attrs = append(attrs, semconv.EnduserID(r.user))
-	}
 	if r.web {
 		// As an HTTP server instrumentation records the request headers it
 		// is told to capture: one string array per header.
@@ -435,9 +458,14 @@ func (e *emitter) request(ctx context.Context, start time.Time, r req, children 
 	}
 	ctx, span := e.http.Start(ctx, r.method+" "+r.route,
 		trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start), trace.WithAttributes(attrs...))
-	if children != nil {
-		children(ctx, start)
+	if r.user != "" {
+		e.authenticate(ctx, start.Add(100*time.Microsecond), r.user)
 	}
+	hctx, handler := e.http.Start(ctx, "request handler - "+r.route, trace.WithTimestamp(start.Add(500*time.Microsecond)))
+	if children != nil {
+		children(hctx, start)
+	}
+	handler.End(trace.WithTimestamp(start.Add(r.dur - 100*time.Microsecond)))
 	span.SetAttributes(semconv.HTTPResponseStatusCode(r.status))
 	if r.status >= 500 {
 		span.SetAttributes(semconv.ErrorTypeKey.String(fmt.Sprint(r.status)))
@@ -446,12 +474,19 @@ func (e *emitter) request(ctx context.Context, start time.Time, r req, children 
 	span.End(trace.WithTimestamp(start.Add(r.dur)))
 }
 
-func (e *emitter) engineRun(ctx context.Context, start time.Time, dur time.Duration, id, typ, user string, f *failure) {
+// authenticate is the auth middleware: it learns who calls and records it on
+// the span active at that moment, its own, as services do.
+func (e *emitter) authenticate(ctx context.Context, start time.Time, user string) {
+	ctx, span := e.http.Start(ctx, "middleware - auth", trace.WithTimestamp(start))
+	trace.SpanFromContext(ctx).SetAttributes(semconv.EnduserID(user), attribute.String("tenant.id", Tenant[user]))
+	span.End(trace.WithTimestamp(start.Add(300 * time.Microsecond)))
+}
+
+func (e *emitter) engineRun(ctx context.Context, start time.Time, dur time.Duration, id, typ string, f *failure) {
 	_, span := e.engine.Start(ctx, "engine.execute", trace.WithTimestamp(start),
 		trace.WithAttributes(
 			attribute.String("engine.id", id),
 			attribute.String("engine.type", typ),
-			semconv.EnduserID(user),
 		))
 	end := start.Add(dur)
 	if f != nil {
@@ -462,7 +497,7 @@ func (e *emitter) engineRun(ctx context.Context, start time.Time, dur time.Durat
 	span.End(trace.WithTimestamp(end))
 }
 
-func (e *emitter) publish(ctx context.Context, start time.Time, dur time.Duration, engineID string, priority int, user string) {
+func (e *emitter) publish(ctx context.Context, start time.Time, dur time.Duration, engineID string, priority int) {
 	_, span := e.engine.Start(ctx, "publish engines", trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(start),
 		trace.WithAttributes(
 			semconv.MessagingSystemRabbitMQ,
@@ -472,7 +507,6 @@ func (e *emitter) publish(ctx context.Context, start time.Time, dur time.Duratio
 			semconv.MessagingMessageID("msg-"+engineID+"-1"),
 			attribute.String("engine.id", engineID),
 			attribute.Int("engine.priority", priority),
-			semconv.EnduserID(user),
 		))
 	span.End(trace.WithTimestamp(start.Add(dur)))
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,7 +37,26 @@ func TestEmitScenario(t *testing.T) {
 	Emit(context.Background(), tp, lp, now)
 
 	var got struct {
-		server, server5xx, web, engine, engineFail, publish, task, taskFail, db, slowDB, hit, miss int
+		server, server5xx, web, auth, handler, engine, engineFail, publish, task, taskFail, db, slowDB, hit, miss int
+	}
+	// Identity is on the auth middleware's span only: a child of the server
+	// span, a sibling of the handler.
+	users := map[trace.TraceID]string{}
+	servers := map[trace.SpanID]bool{}
+	for _, s := range spans.spans() {
+		if s.SpanKind() == trace.SpanKindServer {
+			servers[s.SpanContext().SpanID()] = true
+		}
+		a := attrs(s)
+		if u, ok := a["enduser.id"]; ok {
+			if s.Name() != "middleware - auth" {
+				t.Errorf("span %q carries enduser.id: only the auth middleware's span should", s.Name())
+			}
+			users[s.SpanContext().TraceID()] = u.AsString()
+			if a["tenant.id"].AsString() != Tenant[u.AsString()] {
+				t.Errorf("auth span: tenant.id %v for %s", a["tenant.id"], u.AsString())
+			}
+		}
 	}
 	for _, s := range spans.spans() {
 		a := attrs(s)
@@ -56,7 +76,7 @@ func TestEmitScenario(t *testing.T) {
 				got.web++
 				if h.Type() != attribute.STRINGSLICE || h.AsStringSlice()[0] != WebSessionID ||
 					a["http.request.header.x-posthog-window-id"].AsStringSlice()[0] != WebWindowID ||
-					a["http.request.header.x-posthog-distinct-id"].AsStringSlice()[0] != a["enduser.id"].AsString() {
+					a["http.request.header.x-posthog-distinct-id"].AsStringSlice()[0] != users[s.SpanContext().TraceID()] {
 					t.Errorf("web request %q: headers %v", s.Name(), a)
 				}
 			}
@@ -67,6 +87,15 @@ func TestEmitScenario(t *testing.T) {
 				}
 			} else if _, ok := a["error.type"]; ok {
 				t.Errorf("non-5xx span %q has error.type", s.Name())
+			}
+		case s.Name() == "middleware - auth" || strings.HasPrefix(s.Name(), "request handler - "):
+			if s.Name() == "middleware - auth" {
+				got.auth++
+			} else {
+				got.handler++
+			}
+			if !servers[s.Parent().SpanID()] {
+				t.Errorf("%q should be a child of the server span", s.Name())
 			}
 		case s.Name() == "engine.execute":
 			got.engine++
@@ -119,6 +148,9 @@ func TestEmitScenario(t *testing.T) {
 	if got.web != 3 {
 		t.Errorf("%d requests carry the posthog-js headers, want 3 (requests 1, 2 and 5)", got.web)
 	}
+	if got.auth != e.AuthSpans || got.handler != e.HandlerSpans {
+		t.Errorf("auth spans %d, handler spans %d; want %d and %d", got.auth, got.handler, e.AuthSpans, e.HandlerSpans)
+	}
 	if n := len(spans.spans()); n != e.Spans {
 		t.Errorf("got %d spans, want %d", n, e.Spans)
 	}
@@ -156,7 +188,7 @@ func TestEmitScenario(t *testing.T) {
 // TestRunExportsOTLP runs the whole program against a fake OTLP/HTTP receiver.
 func TestRunExportsOTLP(t *testing.T) {
 	var mu sync.Mutex
-	var spans, logs int
+	var spans, logs, requests int
 	resAttrs := map[string]string{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -170,6 +202,7 @@ func TestRunExportsOTLP(t *testing.T) {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}
+			requests++
 			for _, rs := range req.ResourceSpans {
 				for _, kv := range rs.Resource.Attributes {
 					resAttrs[kv.Key] = kv.Value.GetStringValue()
@@ -209,6 +242,9 @@ func TestRunExportsOTLP(t *testing.T) {
 	defer mu.Unlock()
 	if spans != Expected.Spans || len(res.Spans) != Expected.Spans {
 		t.Errorf("spans: received %d, recorded %d, want %d", spans, len(res.Spans), Expected.Spans)
+	}
+	if requests < Expected.Spans/exportBatch {
+		t.Errorf("spans came in %d requests, want at least %d: a request's spans are split", requests, Expected.Spans/exportBatch)
 	}
 	if logs != Expected.Logs || len(res.Logs) != Expected.Logs {
 		t.Errorf("logs: received %d, recorded %d, want %d", logs, len(res.Logs), Expected.Logs)
