@@ -33,6 +33,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/posthogexporter/posthogexporter/internal/demotelemetry"
 	"github.com/posthogexporter/posthogexporter/internal/posthogtest"
@@ -212,6 +213,9 @@ exporters:
     endpoint: {{.PostHog}}
     retry_on_failure:
       initial_interval: 100ms
+    trace_context:
+      attributes: [enduser.id]
+      wait: 10s
     defaults:
       distinct_id: ['resource.attributes["service.name"]']
       properties:
@@ -305,6 +309,13 @@ func renderConfig(t *testing.T, grpcPort, httpPort int, posthogURL string) strin
 	return b.String()
 }
 
+// TestCollectorEndToEnd runs the demo service's telemetry, recorded through
+// the OTel Go SDK as real services record it (the caller on the auth
+// middleware's span only, spans exported as they end, children first, a few
+// per request), through the built collector. Engine events are identified
+// by the caller of the request that ran them: trace_context gives the
+// middleware span's enduser.id to every span of the trace. The events must
+// all arrive while the collector runs, well before trace_context's wait.
 func TestCollectorEndToEnd(t *testing.T) {
 	bin := collectorBin(t)
 
@@ -376,8 +387,14 @@ func TestCollectorEndToEnd(t *testing.T) {
 // (by its $span_id property) and checks identity, timestamp and properties.
 func checkEvents(t *testing.T, events []posthogtest.Event, res *demotelemetry.Result) {
 	spans := map[string]sdktrace.ReadOnlySpan{}
+	users := map[trace.TraceID]attribute.Value{} // the caller, from the auth middleware's span
 	for _, s := range res.Spans {
 		spans[s.SpanContext().SpanID().String()] = s
+		for _, kv := range s.Attributes() {
+			if kv.Key == "enduser.id" {
+				users[s.SpanContext().TraceID()] = kv.Value
+			}
+		}
 	}
 	logs := map[string]sdklog.Record{} // by the span id of the enclosing request
 	for _, r := range res.Logs {
@@ -455,6 +472,9 @@ func checkEvents(t *testing.T, events []posthogtest.Event, res *demotelemetry.Re
 		a := map[string]attribute.Value{}
 		for _, kv := range s.Attributes() {
 			a[string(kv.Key)] = kv.Value
+		}
+		if _, own := a["enduser.id"]; !own {
+			a["enduser.id"] = users[s.SpanContext().TraceID()] // what trace_context gives the span
 		}
 		durMS := s.EndTime().Sub(s.StartTime()).Milliseconds()
 		if e.Name == "worker_task_started" {
