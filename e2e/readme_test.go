@@ -16,6 +16,9 @@ package e2e
 //	                                          exporters::posthog of that minimal config
 //	<!-- readme-check: ocb-manifest -->       an ocb manifest: built with the repository's
 //	                                          ocb by TestReadmeManifestBuilds
+//	<!-- readme-check: validated-by-eye -->   a config for a collector that cannot be built
+//	                                          here (contrib's loadbalancing exporter): only
+//	                                          parsed as YAML, checked by eye
 //
 // Merging is deep for maps; the block's values win. Configs are validated
 // with `otelcol-posthog validate` and POSTHOG_API_KEY set, so
@@ -45,6 +48,7 @@ const (
 	kindCollectorFragment = "collector-fragment"
 	kindExporterFragment  = "exporter-fragment"
 	kindOCBManifest       = "ocb-manifest"
+	kindByEye             = "validated-by-eye"
 )
 
 // readmeBlock is one ```yaml block of the README.
@@ -159,6 +163,13 @@ func TestReadmeExamplesValidate(t *testing.T) {
 	}
 	for _, b := range blocks {
 		if b.kind == kindOCBManifest {
+			continue
+		}
+		if b.kind == kindByEye {
+			var m map[string]any
+			if err := yaml.Unmarshal([]byte(b.text), &m); err != nil {
+				t.Errorf("README.md:%d (%s): not YAML: %v", b.line, kindByEye, err)
+			}
 			continue
 		}
 		t.Run(fmt.Sprintf("README.md:%d", b.line), func(t *testing.T) {
