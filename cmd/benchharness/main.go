@@ -10,6 +10,11 @@
 //  4. run 1 with the sending queue on disk (file_storage): its CPU against
 //     run 1's, and the bytes it writes per second (write_bytes of
 //     /proc/<pid>/io: what reaches the storage layer);
+//  5. run 1 with trace_context on, as tl-engine.yaml ships it (wait 5s):
+//     its CPU against run 1's. The other posthog runs use tl-engine.yaml
+//     without its trace_context block (tracecontext.go). The load's spans
+//     have parents that never arrive, so every span that waits does so for
+//     the whole 5s: the worst case.
 //  3. the maximum sustained throughput of run 1's collector with
 //     GOMAXPROCS=1: rates double from BENCH_MAX_START until a step fails,
 //     then a few bisection steps between the last good and first bad rate.
@@ -33,7 +38,7 @@
 //	BENCH_SENDERS       concurrent requests                      16
 //	BENCH_GZIP          gzip request bodies (1/0)                1
 //	BENCH_DRAIN_OK      a run must deliver everything within     2s of its last request
-//	BENCH_RUNS          which runs: posthog,otlphttp,filestorage,max   all four
+//	BENCH_RUNS          which runs: posthog,tracecontext,otlphttp,filestorage,max   all five
 package main
 
 import (
@@ -120,6 +125,13 @@ func run(ctx context.Context, s settings) int {
 	code := 0
 	if s.runs["posthog"] {
 		r := s.measure(ctx, runSpec{label: "1", exporter: expPostHog, rate: s.rate, warmup: s.warmup, duration: s.duration})
+		results = append(results, r)
+		if !r.ok {
+			code = 1
+		}
+	}
+	if s.runs["tracecontext"] && ctx.Err() == nil {
+		r := s.measure(ctx, runSpec{label: "5", exporter: expPostHog, traceContext: true, rate: s.rate, warmup: s.warmup, duration: s.duration})
 		results = append(results, r)
 		if !r.ok {
 			code = 1
@@ -224,6 +236,7 @@ type runSpec struct {
 	gomaxprocs       string // "" leaves the Go default (all cores)
 	maxStep          bool
 	storage          bool // sending_queue on file_storage
+	traceContext     bool // tl-engine.yaml's trace_context on (else removed)
 }
 
 // runResult is what one run measured. CPU and rates cover the steady window
@@ -278,6 +291,9 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	if spec.storage {
 		name += ", file_storage queue"
 	}
+	if spec.traceContext {
+		name += ", trace_context"
+	}
 	logf("%s: %s warm-up, %s measured", name, spec.warmup, spec.duration)
 	defer func() {
 		logf("%s: %s", name, res.verdict)
@@ -309,8 +325,14 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	var args, env []string
 	switch spec.exporter {
 	case expPostHog:
+		config := filepath.Join(s.configDir, "tl-engine.yaml")
+		if !spec.traceContext {
+			if config, err = withoutTraceContext(config, s.workDir); err != nil {
+				return fail(err)
+			}
+		}
 		args = []string{
-			"--config", filepath.Join(s.configDir, "tl-engine.yaml"),
+			"--config", config,
 			"--set=receivers::otlp::protocols::grpc::endpoint=" + grpcAddr,
 			"--set=receivers::otlp::protocols::http::endpoint=" + httpAddr,
 			"--set=service::telemetry::metrics::level=none",
@@ -378,13 +400,17 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	if spec.exporter != expPostHog {
 		want = st.sent.Load()
 	}
-	drainLimit := 4 * s.drainOK
+	drainOK := s.drainOK
+	if spec.traceContext {
+		drainOK += traceContextWait // the last spans wait that long for parents that never come
+	}
+	drainLimit := 4 * drainOK
 	for sk.received() < want && time.Since(m1.t) < drainLimit && !col.exited() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	res.drain = time.Since(m1.t)
 	delivered := sk.received() >= want
-	res.drained = delivered && res.drain <= s.drainOK
+	res.drained = delivered && res.drain <= drainOK
 	time.Sleep(300 * time.Millisecond) // anything beyond the expected would show up now
 	samples := smp.stop()
 
@@ -576,15 +602,15 @@ func loadSettings() (settings, error) {
 	s.drainOK = dur("BENCH_DRAIN_OK", 2*time.Second)
 	runs := os.Getenv("BENCH_RUNS")
 	if runs == "" {
-		runs = "posthog,otlphttp,filestorage,max"
+		runs = "posthog,tracecontext,otlphttp,filestorage,max"
 	}
 	for _, r := range strings.Split(runs, ",") {
 		switch r = strings.TrimSpace(r); r {
-		case "posthog", "otlphttp", "filestorage", "max":
+		case "posthog", "tracecontext", "otlphttp", "filestorage", "max":
 			s.runs[r] = true
 		case "":
 		default:
-			errs = append(errs, fmt.Errorf("BENCH_RUNS: unknown run %q (posthog, otlphttp, filestorage, max)", r))
+			errs = append(errs, fmt.Errorf("BENCH_RUNS: unknown run %q (posthog, tracecontext, otlphttp, filestorage, max)", r))
 		}
 	}
 	if s.rate <= 0 || s.maxStart <= 0 || s.batchSize <= 0 || s.senders <= 0 {

@@ -21,7 +21,7 @@ func formatReport(s settings, m machineInfo, results []runResult, best *runResul
 	b.WriteString(formatTable(results, m.nproc))
 	b.WriteString("\n")
 
-	var ph, base, disk *runResult
+	var ph, base, disk, tc *runResult
 	var firstBad *runResult
 	for i := range results {
 		r := &results[i]
@@ -32,6 +32,8 @@ func formatReport(s settings, m machineInfo, results []runResult, best *runResul
 			base = r
 		case r.spec.label == "4":
 			disk = r
+		case r.spec.label == "5":
+			tc = r
 		case r.spec.maxStep && !r.ok && (firstBad == nil || r.spec.rate < firstBad.spec.rate) && (best == nil || r.spec.rate > best.spec.rate):
 			firstBad = r
 		}
@@ -48,6 +50,11 @@ func formatReport(s settings, m machineInfo, results []runResult, best *runResul
 	if ph != nil && disk != nil && ph.cpuPct > 0 && disk.verdict != "" && !strings.HasPrefix(disk.verdict, "error") {
 		fmt.Fprintf(&b, "- **Queue on disk** (run 4, `sending_queue.storage: file_storage`): %.2f× the CPU of the in-memory queue (%.1f%% vs %.1f%% of a core); it wrote %.1f KiB/s to storage (write_bytes of /proc/<pid>/io; the in-memory run %.1f KiB/s), and passed %.1f KiB/s to write calls (wchar: files and sockets; the in-memory run %.1f KiB/s, its network writes).\n",
 			disk.cpuPct/ph.cpuPct, disk.cpuPct, ph.cpuPct, disk.diskWrite/1024, ph.diskWrite/1024, disk.writeCalls/1024, ph.writeCalls/1024)
+	}
+	if ph != nil && tc != nil && ph.cpuPct > 0 && tc.verdict != "" && !strings.HasPrefix(tc.verdict, "error") {
+		fmt.Fprintf(&b, "- **trace_context** (run 5, `wait: 5s`, every waiting span waits the whole 5 s): %.2f× the CPU of run 1 (%.1f%% vs %.1f%% of a core; target ≤ 1.25×: %s), RSS max %.1f MiB (≤ 150 MiB: %s), nothing lost and uuids unique: %s.\n",
+			tc.cpuPct/ph.cpuPct, tc.cpuPct, ph.cpuPct, met(tc.cpuPct <= 1.25*ph.cpuPct), tc.rssMax, met(tc.rssMax <= 150),
+			met(tc.lost == 0 && tc.dups == 0 && tc.rejectedByStandin == 0))
 	}
 	if s.runs["max"] {
 		switch {
@@ -114,6 +121,9 @@ func formatTable(results []runResult, nproc int) string {
 		exp := "posthog (tl-engine rules)"
 		if r.spec.storage {
 			exp += ", file_storage queue"
+		}
+		if r.spec.traceContext {
+			exp += ", trace_context (wait 5s)"
 		}
 		unit := "events"
 		if r.spec.exporter == expOTLPHTTP {
