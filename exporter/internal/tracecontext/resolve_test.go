@@ -119,3 +119,16 @@ func TestCyclesAndSelfParentsNeitherHangNorPanic(t *testing.T) {
 		t.Fatal("hung on a cycle")
 	}
 }
+
+// Only spans that waited for a later push count as waited.
+func TestStoppedCountsOnlySpansThatWaited(t *testing.T) {
+	s, clock := newTestStage(user)
+	_, b := s.Process(push(1, sp{id: 3, parent: 1, name: "engine"}))
+	assert.Zero(t, b.Len())
+	clock.add(time.Millisecond)
+	_, b = s.Process(push(1, sp{id: 1, name: "root"}, sp{id: 2, parent: 1, name: "middleware", attrs: u("alice")}))
+	assert.Equal(t, map[Outcome]int64{Complete: 1}, b.Stopped, "the engine span waited; the root, complete on arrival, did not")
+	assert.Equal(t, 2, b.Len())
+	assert.Equal(t, "alice", spansOf(b)[1]["enduser.id"])
+	assert.Equal(t, "alice", spansOf(b)[3]["enduser.id"])
+}

@@ -31,7 +31,8 @@ type Batch struct {
 	// Inherited holds the spans that inherited at least one attribute,
 	// Plain those that found nothing to inherit.
 	Inherited, Plain ptrace.Traces
-	// Stopped counts the spans by how they stopped waiting.
+	// Stopped counts the spans by how they stopped waiting. Spans whose
+	// trace was complete when they arrived did not wait: they are not counted.
 	Stopped map[Outcome]int64
 }
 
@@ -47,7 +48,9 @@ func (b *Batch) add(h *held, o Outcome, inherited bool) {
 	if b.Stopped == nil {
 		b.Inherited, b.Plain, b.Stopped = ptrace.NewTraces(), ptrace.NewTraces(), map[Outcome]int64{}
 	}
-	b.Stopped[o]++
+	if o != "" {
+		b.Stopped[o]++
+	}
 	to := b.Plain
 	if inherited {
 		to = b.Inherited
@@ -203,7 +206,11 @@ func (s *Stage) Process(td ptrace.Traces) (skip func(ptrace.Span) bool, ready Ba
 		s.touched = append(s.touched, touch{t: t, at: now})
 		for _, h := range t.held {
 			if !h.done && t.complete(h.spanID) {
-				s.finish(h, Complete, &ready)
+				o := Complete
+				if h.arrived.Equal(now) {
+					o = "" // complete on arrival: it did not wait
+				}
+				s.finish(h, o, &ready)
 			}
 		}
 		t.held = pruneDone(t.held)
