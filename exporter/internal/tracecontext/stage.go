@@ -82,6 +82,11 @@ type Stage struct {
 	wg   sync.WaitGroup
 }
 
+type spanKey struct {
+	trace pcommon.TraceID
+	span  pcommon.SpanID
+}
+
 type touch struct {
 	t  *trace
 	at time.Time
@@ -172,9 +177,8 @@ func (s *Stage) Process(td ptrace.Traces) (skip func(ptrace.Span) bool, ready Ba
 		return nil, Batch{}
 	}
 	var (
-		taken   map[pcommon.SpanID]struct{}
+		taken   map[spanKey]struct{}
 		touched []*trace
-		newHeld []*held
 	)
 	for _, rs := range td.ResourceSpans().All() {
 		for _, ss := range rs.ScopeSpans().All() {
@@ -194,11 +198,10 @@ func (s *Stage) Process(td ptrace.Traces) (skip func(ptrace.Span) bool, ready Ba
 				t.held = append(t.held, h)
 				s.queue = append(s.queue, h)
 				s.pending++
-				newHeld = append(newHeld, h)
 				if taken == nil {
-					taken = map[pcommon.SpanID]struct{}{}
+					taken = map[spanKey]struct{}{}
 				}
-				taken[sid] = struct{}{}
+				taken[spanKey{tid, sid}] = struct{}{}
 			}
 		}
 	}
@@ -220,7 +223,7 @@ func (s *Stage) Process(td ptrace.Traces) (skip func(ptrace.Span) bool, ready Ba
 		return nil, ready
 	}
 	return func(span ptrace.Span) bool {
-		_, ok := taken[span.SpanID()]
+		_, ok := taken[spanKey{span.TraceID(), span.SpanID()}]
 		return ok
 	}, ready
 }
