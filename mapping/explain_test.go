@@ -171,6 +171,9 @@ func TestExplainGolden(t *testing.T) {
 					for _, ss := range rs.ScopeSpans().All() {
 						for _, s := range ss.Spans().All() {
 							add(x.Span(context.Background(), rs, ss, s))
+							for i := range s.Events().Len() {
+								add(x.SpanEvent(context.Background(), rs, ss, s, i))
+							}
 						}
 					}
 				}
