@@ -144,11 +144,16 @@ func readException(rec *record) exception {
 }
 
 // exceptionProperties are the built properties of an $exception event:
-// $exception_list from the stack, and $exception_fingerprint when the stack
-// gave no frames to group by.
+// $exception_list from the stack, and $exception_fingerprint when there is a
+// stack but it gave no frames to group by. Without any stack PostHog groups
+// by type and message, as for its SDKs' exceptions without one: a
+// fingerprint of the type alone would make one issue of every such error.
 func exceptionProperties(x *exception, out []Property) []Property {
 	items := stacktrace.BuildExceptionList(x.typ, x.message, x.stack, x.escaped)
 	out = append(out, Property{Key: ExceptionListKey, Value: stacktrace.WireList(items)})
+	if strings.TrimSpace(x.stack) == "" {
+		return out
+	}
 	for _, it := range items {
 		if it.Stacktrace != nil && len(it.Stacktrace.Frames) > 0 {
 			return out
