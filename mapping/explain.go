@@ -140,7 +140,7 @@ func parseTerms[K any](p *ottl.Parser[K], conditions []string) conditionTerms[K]
 func (x *Explainer) Span(ctx context.Context, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span) []Outcome {
 	nrs, nss, nspan := copySpan(rs, ss, span)
 	res := &Result{}
-	resetResult(res, x.mapper.rules.spanIDs)
+	resetResult(res, x.mapper.rules.spanIDs, nil)
 	// Cannot fail: the explainer's mapper ignores errors, and reports them in Stats.
 	_ = x.mapper.mapSpan(ctx, nrs, nss, nspan, res)
 	out := outcomes(res)

@@ -118,22 +118,21 @@ func (r *Result) Clear() {
 }
 
 // resetResult empties res for a new call, keeping its memory, with one
-// entry of Stats per rule of the lists, in order.
-func resetResult(res *Result, ids ...[]string) {
+// entry of Stats per rule of the lists a and then b.
+func resetResult(res *Result, a, b []string) {
 	res.Clear()
-	n := 0
-	for _, l := range ids {
-		n += len(l)
-	}
+	n := len(a) + len(b)
 	if cap(res.Stats) < n {
 		res.Stats = make([]RuleStats, n)
 	}
-	res.Stats = res.Stats[:0]
-	for _, l := range ids {
-		for _, id := range l {
-			res.Stats = append(res.Stats, RuleStats{Rule: id})
-		}
+	stats := res.Stats[:n]
+	for i, id := range a {
+		stats[i] = RuleStats{Rule: id}
 	}
+	for i, id := range b {
+		stats[len(a)+i] = RuleStats{Rule: id}
+	}
+	res.Stats = stats
 }
 
 // MapTraces evaluates every span rule against every span, and every
@@ -205,6 +204,11 @@ func (m *Mapper) mapSpanEvent(ctx context.Context, rs ptrace.ResourceSpans, ss p
 		spanEvent:          se,
 		eventIndex:         index,
 	}
+	if !m.noPrefilter && !anyMayMatch(m.rules.spanEvents, &rec, m.rules.spanEventAttrs) {
+		// Most span events are no rule's: skip the OTTL context, whose
+		// event index costs an allocation.
+		return nil
+	}
 	tCtx := ottlspanevent.NewTransformContext(rs, ss, span, se, ottlspanevent.WithEventIndex(int64(index)))
 	defer tCtx.Close()
 	return applyRules(ctx, m, m.rules.spanEvents, m.rules.spanEventAttrs, tCtx, &rec, res.Stats[len(m.rules.spans):], res)
@@ -212,7 +216,7 @@ func (m *Mapper) mapSpanEvent(ctx context.Context, rs ptrace.ResourceSpans, ss p
 
 // MapLogs evaluates every log rule against every log record, as MapTraces does for spans.
 func (m *Mapper) MapLogs(ctx context.Context, ld plog.Logs, res *Result) error {
-	resetResult(res, m.rules.logIDs)
+	resetResult(res, m.rules.logIDs, nil)
 	if len(m.rules.logs) == 0 {
 		return nil
 	}
@@ -245,6 +249,22 @@ func (m *Mapper) MapLogs(ctx context.Context, ld plog.Logs, res *Result) error {
 		}
 	}
 	return nil
+}
+
+// anyMayMatch reports whether the prefilter lets some rule's condition be
+// evaluated on rec: when it does not, no rule matches and none fails.
+func anyMayMatch[K any](rules []*rule[K], rec *record, ix *attrIndex) bool {
+	for _, r := range rules {
+		if len(r.conditions) == 0 {
+			return true
+		}
+		for i := range r.filters {
+			if r.filters[i].pass(rec, ix) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // firstException reports DropDuplicateException when an $exception of
