@@ -154,3 +154,29 @@ span_events:
 	assert.Equal(t, "user-1", res.Events[0].DistinctID)
 	assert.Equal(t, &FlagExposure{Key: "new-checkout", Response: "test"}, res.Events[0].Exposure)
 }
+
+// The evaluation's context id is the flag's user even when the defaults give
+// a chain: only the rule's own chain replaces it.
+func TestFlagContextIDBeatsDefaults(t *testing.T) {
+	m := newTestMapper(t, `
+defaults: {distinct_id: ['resource.attributes["service.name"]']}
+span_events:
+  - name: flags
+    event: $feature_flag_called
+  - name: own
+    event: $feature_flag_called
+    distinct_id: ['"mine"']
+`)
+	td, spans := newSpans()
+	td.ResourceSpans().At(0).Resource().Attributes().PutStr("service.name", "svc")
+	e := spans.AppendEmpty().Events().AppendEmpty()
+	e.SetName("feature_flag.evaluation")
+	e.Attributes().PutStr("feature_flag.key", "k")
+	e.Attributes().PutBool("feature_flag.result.value", true)
+	e.Attributes().PutStr("feature_flag.context.id", "user-1")
+	res, err := mapTraces(m, td)
+	require.NoError(t, err)
+	require.Len(t, res.Events, 2)
+	assert.Equal(t, "user-1", res.Events[0].DistinctID)
+	assert.Equal(t, "mine", res.Events[1].DistinctID)
+}

@@ -270,6 +270,7 @@ func (c *compiler[K]) distinctID(r *Rule, out *rule[K]) error {
 		}
 		return nil
 	}
+	out.ownDistinctID = true
 	var errs []error
 	for i, s := range r.DistinctID {
 		e, err := c.parser.ParseValueExpression(s)

@@ -85,6 +85,8 @@ type Rule struct {
 	// non-empty value wins. Without one here or under defaults, the built-in
 	// chain reads posthog.distinct_id, http.request.header.x-posthog-distinct-id,
 	// user.id and enduser.id on the record, then on its resource.
+	// A $feature_flag_called rule without a chain of its own uses the
+	// evaluation's feature_flag.context.id first, whatever the defaults say.
 	DistinctID []string `mapstructure:"distinct_id"`
 
 	// Timestamp, for span rules, is "start" or "end" (the default). Log

@@ -25,6 +25,9 @@ type rule[K any] struct {
 	// builtinDistinctID: neither the rule nor the defaults give a chain, so
 	// the record's identity attributes do (distinctIDAttributes).
 	builtinDistinctID bool
+	// ownDistinctID: the rule itself gives a chain, which a flag
+	// evaluation's context id does not override.
+	ownDistinctID bool
 
 	timestampStart bool
 
@@ -215,7 +218,7 @@ func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, are
 		extra = exceptionProperties(exc, extra)
 	}
 	if !r.groupIdentify {
-		if r.builtinDistinctID && flagContextID != "" {
+		if !r.ownDistinctID && flagContextID != "" {
 			ev.DistinctID = flagContextID
 			if reason, err := checkDistinctID(ev.DistinctID); reason != "" {
 				return reason, err
