@@ -10,8 +10,9 @@
 #   make generate  regenerate internal/metadata etc. from metadata.yaml (mdatagen)
 #   make soak      5 minutes at 2,000 spans/s with a PostHog outage every 30s
 #                  (SOAK_DURATION, SOAK_RATE, ...: see e2e/soak_test.go)
-#   make bench     load harness: CPU, RSS and losses at 10,000 spans/s against
-#                  the otlphttp baseline, max throughput (BENCH_*: cmd/benchharness)
+#   make bench     load harness: CPU, RSS and losses at 10,000 spans/s (queue in
+#                  memory and on file_storage) against the otlphttp baseline, max
+#                  throughput (BENCH_*: cmd/benchharness)
 #   make lint      go vet + gofmt check
 #   make clean     remove _build/ and .tools/
 

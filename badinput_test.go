@@ -441,13 +441,13 @@ func checkBadInputOutcome(t *testing.T, h *harness, c badCase, rule string) {
 	if c.drop == "" {
 		require.Len(t, poisoned, 1, "the poisoned event arrives")
 		assert.Empty(t, dropped)
-		assert.Equal(t, map[string]int64{"rule=" + rule: badNeighbours}, sent)
+		assert.Equal(t, map[string]int64{"exporter=posthog,rule=" + rule: badNeighbours}, sent)
 		if c.check != nil {
 			c.check(t, poisoned[0])
 		}
 		return
 	}
 	assert.Empty(t, poisoned, "the poisoned event is dropped")
-	assert.Equal(t, map[string]int64{"reason=" + c.drop + ",rule=" + rule: 1}, dropped, "exactly that event is dropped, for its reason")
-	assert.Equal(t, map[string]int64{"rule=" + rule: badNeighbours - 1}, sent)
+	assert.Equal(t, map[string]int64{"exporter=posthog,reason=" + c.drop + ",rule=" + rule: 1}, dropped, "exactly that event is dropped, for its reason")
+	assert.Equal(t, map[string]int64{"exporter=posthog,rule=" + rule: badNeighbours - 1}, sent)
 }

@@ -189,7 +189,7 @@ func BenchmarkPosthogGo(b *testing.B) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Mapping.Defaults.Properties = map[string]string{"environment": `resource.attributes["deployment.environment.name"]`}
 	cfg.Mapping.Spans = []mapping.Rule{benchRule()}
-	m, err := mapping.NewMapper(&cfg.Mapping, mapping.Library{Name: libName, Version: Version}, componenttest.NewNopTelemetrySettings())
+	m, err := mapping.NewMapper(&cfg.Mapping, mapping.Library{Name: "posthog-otel-collector-exporter", Version: Version}, componenttest.NewNopTelemetrySettings())
 	require.NoError(b, err)
 	res := &mapping.Result{}
 	err = m.MapTraces(context.Background(), benchTraces(), res)

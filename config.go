@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -29,6 +30,7 @@ const (
 	defaultEndpoint       = "https://us.i.posthog.com"
 	defaultMaxBatchEvents = 1000
 	defaultMaxBatchBytes  = 5 << 20
+	defaultFlushTimeout   = time.Second
 	// defaultGzipLevel is the cheapest in CPU: on event batches it costs half
 	// of level 6's CPU for about 10% more bytes.
 	defaultGzipLevel = 1
@@ -54,6 +56,11 @@ type Config struct {
 	// uncompressed bytes.
 	MaxBatchEvents int `mapstructure:"max_batch_events"`
 	MaxBatchBytes  int `mapstructure:"max_batch_bytes"`
+
+	// DryRun maps and counts records as usual but sends nothing to PostHog:
+	// each event is logged instead (at info, at most 10 every 10s), so a new
+	// rule can be tried in production without touching PostHog's data.
+	DryRun bool `mapstructure:"dry_run"`
 
 	// Mapping holds error_mode, defaults and the spans and logs rules.
 	Mapping mapping.Config `mapstructure:",squash"`

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -35,11 +36,12 @@ const testAPIKey = "phc_component_test_key"
 // harness is one exporter, built by the factory as a collector would, in
 // front of a capture stand-in.
 type harness struct {
-	capture *posthogtest.Server
-	traces  exporter.Traces
-	logs    exporter.Logs
-	tel     *componenttest.Telemetry
-	logged  *observer.ObservedLogs
+	capture  *posthogtest.Server
+	traces   exporter.Traces
+	logs     exporter.Logs
+	tel      *componenttest.Telemetry
+	logged   *observer.ObservedLogs
+	endpoint string // the capture stand-in's URL
 }
 
 // newHarness builds traces and logs exporters with the test rules. The queue
@@ -55,6 +57,7 @@ func newHarness(t *testing.T, mutate func(*Config), opts ...posthogtest.Option) 
 	cfg := createDefaultConfig().(*Config)
 	cfg.APIKey = testAPIKey
 	cfg.ClientConfig.Endpoint = srv.URL
+	h.endpoint = srv.URL
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	cfg.RetryConfig.Enabled = false
 	cfg.Mapping.Defaults.DistinctID = []string{`resource.attributes["service.name"]`}
@@ -121,8 +124,10 @@ func serverSpans(n int) ptrace.Traces {
 	return td
 }
 
+// sumPoint is a data point of the harness's exporter (id "posthog"): every
+// metric of the component carries the exporter's id.
 func sumPoint(v int64, kv ...string) metricdata.DataPoint[int64] {
-	var attrs []attribute.KeyValue
+	attrs := []attribute.KeyValue{attribute.String("exporter", "posthog")}
 	for i := 0; i+1 < len(kv); i += 2 {
 		attrs = append(attrs, attribute.String(kv[i], kv[i+1]))
 	}
@@ -142,14 +147,14 @@ func TestTracesBecomeEvents(t *testing.T) {
 		assert.Equal(t, fmt.Sprintf("user-%d", i), ev.DistinctID)
 		assert.Equal(t, "/engines", ev.Properties["http.route"])
 		assert.Equal(t, false, ev.Properties["$process_person_profile"])
-		assert.Equal(t, libName, ev.Properties["$lib"])
+		assert.Equal(t, "posthog-otel-collector-exporter", ev.Properties["$lib"])
 		assert.Equal(t, Version, ev.Properties["$lib_version"])
 	}
 	reqs := h.capture.Requests()
 	require.Len(t, reqs, 1)
 	assert.Equal(t, "/batch/", reqs[0].Path)
 	assert.True(t, reqs[0].Gzip, "gzip is the default")
-	assert.Equal(t, libName+"/"+Version, reqs[0].Header.Get("User-Agent"))
+	assert.Equal(t, "posthog-otel-collector-exporter/"+Version, reqs[0].Header.Get("User-Agent"))
 
 	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(3, "rule", "api")}, ignoreTime...)
 	metadatatest.AssertEqualExporterPosthogEventsSent(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(3, "rule", "api")}, ignoreTime...)
@@ -329,4 +334,87 @@ func TestNoRulesWarnsAtStart(t *testing.T) {
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
 	require.NoError(t, exp.Shutdown(context.Background()))
 	assert.NotEmpty(t, logged.FilterMessageSnippet("send nothing").All())
+}
+
+// TestMetricsPerExporterInstance: with posthog/us and posthog/eu in one
+// collector, each instance's counts carry its own id (the attribute key
+// exporterhelper's metrics use), so they are not added together.
+func TestMetricsPerExporterInstance(t *testing.T) {
+	h := newHarness(t, nil)
+	var eu exporter.Traces
+	{
+		set := metadatatest.NewSettings(h.tel)
+		set.ID = component.MustNewIDWithName("posthog", "eu")
+		cfg := createDefaultConfig().(*Config)
+		cfg.APIKey = testAPIKey
+		cfg.ClientConfig.Endpoint = h.endpoint
+		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+		cfg.RetryConfig.Enabled = false
+		cfg.Mapping.Spans = []mapping.Rule{{Name: "api", Event: "api_request", DistinctID: []string{`span.attributes["enduser.id"]`}, Conditions: []string{`span.kind == SPAN_KIND_SERVER`}}}
+		var err error
+		eu, err = NewFactory().CreateTraces(context.Background(), set, cfg)
+		require.NoError(t, err)
+		require.NoError(t, eu.Start(context.Background(), componenttest.NewNopHost()))
+		t.Cleanup(func() { assert.NoError(t, eu.Shutdown(context.Background())) })
+	}
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), serverSpans(3)))
+	require.NoError(t, eu.ConsumeTraces(context.Background(), serverSpans(2)))
+
+	euPoint := func(v int64, kv ...string) metricdata.DataPoint[int64] {
+		p := sumPoint(v, kv...)
+		attrs := p.Attributes.ToSlice()
+		for i := range attrs {
+			if attrs[i].Key == "exporter" {
+				attrs[i] = attribute.String("exporter", "posthog/eu")
+			}
+		}
+		p.Attributes = attribute.NewSet(attrs...)
+		return p
+	}
+	metadatatest.AssertEqualExporterPosthogEventsSent(t, h.tel, []metricdata.DataPoint[int64]{
+		sumPoint(3, "rule", "api"), euPoint(2, "rule", "api"),
+	}, ignoreTime...)
+	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{
+		sumPoint(3, "rule", "api"), euPoint(2, "rule", "api"),
+	}, ignoreTime...)
+	metadatatest.AssertEqualExporterPosthogRequests(t, h.tel, []metricdata.DataPoint[int64]{
+		sumPoint(1, "outcome", "success"), euPoint(1, "outcome", "success"),
+	}, ignoreTime...)
+}
+
+// TestDryRunSendsNothing: dry_run maps and counts as usual, logs the events
+// (at most 10 every 10s) and sends nothing.
+func TestDryRunSendsNothing(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.DryRun = true })
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), serverSpans(25)))
+
+	assert.Empty(t, h.capture.Requests(), "dry_run sends nothing")
+	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(25, "rule", "api")}, ignoreTime...)
+	_, err := h.tel.GetMetric("otelcol_exporter_posthog_events_sent")
+	assert.Error(t, err, "nothing counted as sent")
+
+	logged := h.logged.FilterMessage("dry_run: event not sent to PostHog").All()
+	require.Len(t, logged, 10, "at most 10 events logged per 10s")
+	for _, l := range logged {
+		assert.Equal(t, zapcore.InfoLevel, l.Level)
+		fields := l.ContextMap()
+		assert.Equal(t, "api", fields["rule"])
+		assert.Contains(t, fields["event"], `"event":"api_request"`)
+	}
+	assert.NotEmpty(t, h.logged.FilterMessageSnippet("dry_run is on").All(), "the start says so")
+}
+
+// TestQueueBatchesEvents: with the default queue (batching on), the events
+// of several pushes go to PostHog in one request; records that match no rule
+// are not queued at all.
+func TestQueueBatchesEvents(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.QueueConfig = configoptional.Some(defaultQueueConfig())
+		c.QueueConfig.Get().Batch.Get().FlushTimeout = 300 * time.Millisecond
+	})
+	for range 5 {
+		require.NoError(t, h.traces.ConsumeTraces(context.Background(), serverSpans(3)))
+	}
+	require.Eventually(t, func() bool { return len(h.capture.Events()) == 15 }, 5*time.Second, 20*time.Millisecond)
+	assert.Len(t, h.capture.Requests(), 1, "one batch of 15 events")
 }

@@ -12,9 +12,13 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	phexporter "github.com/posthogexporter/posthogexporter/exporter"
 	"github.com/posthogexporter/posthogexporter/internal/metadata"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
+
+// Version of this exporter, sent in $lib_version and the User-Agent.
+const Version = phexporter.Version
 
 // NewFactory returns the factory of the posthog exporter.
 func NewFactory() exporter.Factory {
@@ -34,7 +38,7 @@ func createDefaultConfig() component.Config {
 	client.CompressionParams.Level = defaultGzipLevel
 	return &Config{
 		ClientConfig:   client,
-		QueueConfig:    configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		QueueConfig:    configoptional.Some(defaultQueueConfig()),
 		RetryConfig:    configretry.NewDefaultBackOffConfig(),
 		MaxBatchEvents: defaultMaxBatchEvents,
 		MaxBatchBytes:  defaultMaxBatchBytes,
@@ -42,20 +46,39 @@ func createDefaultConfig() component.Config {
 	}
 }
 
+// defaultQueueConfig is exporterhelper's queue with batching on, as the
+// collector's batching RFC makes it for exporters: batches of events (the
+// queue holds events, not spans), up to max_batch_events, flushed at least
+// every second. No batch processor is needed in front of this exporter.
+func defaultQueueConfig() exporterhelper.QueueBatchConfig {
+	q := exporterhelper.NewDefaultQueueConfig()
+	b := q.Batch.GetOrInsertDefault()
+	b.FlushTimeout = defaultFlushTimeout
+	b.Sizer = exporterhelper.RequestSizerTypeItems
+	b.MinSize = defaultMaxBatchEvents
+	b.MaxSize = defaultMaxBatchEvents
+	return q
+}
+
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
-	c := cfg.(*Config)
-	e, err := newPostHogExporter(c, set)
-	if err != nil {
-		return nil, err
-	}
-	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, e.options()...)
+	return phexporter.NewTraces(ctx, set, exporterConfig(cfg.(*Config)))
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
-	c := cfg.(*Config)
-	e, err := newPostHogExporter(c, set)
-	if err != nil {
-		return nil, err
+	return phexporter.NewLogs(ctx, set, exporterConfig(cfg.(*Config)))
+}
+
+// exporterConfig is what the exporter needs of the user's configuration.
+func exporterConfig(c *Config) phexporter.Config {
+	return phexporter.Config{
+		Client:              c.ClientConfig,
+		Queue:               c.QueueConfig,
+		Retry:               c.RetryConfig,
+		APIKey:              string(c.APIKey),
+		HistoricalMigration: c.HistoricalMigration,
+		MaxBatchEvents:      c.MaxBatchEvents,
+		MaxBatchBytes:       c.MaxBatchBytes,
+		Mapping:             &c.Mapping,
+		DryRun:              c.DryRun,
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, e.options()...)
 }

@@ -119,7 +119,7 @@ func FuzzComponent(f *testing.F) {
 			sent += v
 		}
 		for k, v := range int64Points(t, h.tel, "otelcol_exporter_posthog_events_dropped") {
-			assert.Regexp(t, `^reason=(missing_distinct_id|missing_event_name|event_name_too_long|distinct_id_too_long|event_too_large),`, k)
+			assert.Regexp(t, `^exporter=posthog,reason=(missing_distinct_id|missing_event_name|event_name_too_long|distinct_id_too_long|event_too_large),`, k)
 			dropped += v
 		}
 		assert.Equal(t, int64(6), matched, "every record matches")

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,9 @@ import (
 
 // persistentQueue and patientRetry are the config the README recommends to
 // survive an outage and a restart: the queue on disk, retries without a
-// deadline (small intervals keep the test short).
+// deadline (small intervals keep the test short). Batching in the queue is
+// on, as by default: the queue holds the events of each push, and batches
+// of events are made as they leave it.
 const (
 	persistentQueue = "{storage: file_storage, num_consumers: 2}"
 	patientRetry    = "{initial_interval: 100ms, max_interval: 1s, max_elapsed_time: 0}"
@@ -427,4 +430,48 @@ func TestReliabilityUnauthorized(t *testing.T) {
 	}
 	assertNoSecret(t, cfg.APIKey, map[string]string{"the log": out, "metrics": metrics})
 	t.Logf("log: %s", line)
+}
+
+// TestUpgradeFromPdataQueue: the previous version of the exporter queued
+// spans (exporterhelper's pdata requests), this one queues events. A
+// file_storage queue it left (testdata/upgrade: 200 matching spans in four
+// requests, written by the collector of commit fb91985) is read by the
+// current collector: each entry is recognised, mapped with the current rules
+// and delivered once; one line says so when the first is met, one with the
+// totals at shutdown.
+func TestUpgradeFromPdataQueue(t *testing.T) {
+	bin := collectorBin(t)
+	t.Parallel()
+	ph := posthogtest.NewServer()
+	srv := httptest.NewServer(ph)
+	defer srv.Close()
+
+	cfg := newRelConfig(t, srv.URL)
+	cfg.StorageDir = t.TempDir()
+	cfg.Queue = persistentQueue
+	cfg.Retry = patientRetry
+	old, err := os.ReadFile(filepath.Join("..", "testdata", "upgrade", "pdata-queue", "exporter_posthog__traces"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.StorageDir, "exporter_posthog__traces"), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := startRel(t, bin, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := ph.WaitForEvents(ctx, 200); err != nil {
+		t.Fatalf("waiting for the 200 events of the old queue: %v (got %d)\n%s", err, len(ph.Events()), c.out.String())
+	}
+	c.waitMetric(t, "otelcol_exporter_queue_size", nil, 0, 10*time.Second)
+	c.stop()
+	checkDelivered(t, ph.Events(), seqRange(0, 200))
+	out := c.out.String()
+	if logLine(out, "queued by a previous version of this exporter") == "" {
+		t.Errorf("no line says the old queue entries are mapped:\n%s", out)
+	}
+	summary := logLine(out, "left by a previous version")
+	if !strings.Contains(summary, `"mapped_requests": 4`) || !strings.Contains(summary, `"events": 200`) || !strings.Contains(summary, `"dropped_requests": 0`) {
+		t.Errorf("shutdown summary %q, want 4 requests mapped to 200 events, none dropped", summary)
+	}
 }

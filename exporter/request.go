@@ -1,156 +1,104 @@
 package exporter
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"net/http"
-	"sync"
-	"sync/atomic"
+	"errors"
+	"fmt"
 
-	"github.com/klauspost/compress/gzip"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 
-	"github.com/posthogexporter/posthogexporter/mapping"
+	"github.com/posthogexporter/posthogexporter/exporter/internal/delivery"
 )
 
-// bodyPrefix is what every request body starts with, up to the batch's
-// first event. The key is JSON-escaped once here.
-func bodyPrefix(apiKey string, historical bool) []byte {
-	b := append([]byte(nil), `{"api_key":`...)
-	b = mapping.AppendString(b, apiKey)
-	if historical {
-		b = append(b, `,"historical_migration":true`...)
+// eventsRequest is what waits in exporterhelper's queue: PostHog events,
+// already encoded, not the spans and logs they came from. Its items are
+// events, its bytes their JSON, so sending_queue's sizers and batching count
+// what is sent to PostHog.
+//
+// The events a request holds are never changed: MergeSplit builds new
+// requests. A batch grows by appending to the spare capacity of its events
+// slice (so that a batch of 1000 events made of 100 pushes is not copied 100
+// times); only the last request MergeSplit returns has spare capacity, past
+// every event another request holds, and every other slice is capped.
+type eventsRequest struct {
+	events []delivery.Event
+	bytes  int // the sum of the events' JSON lengths
+}
+
+var _ xexporterhelper.Request = (*eventsRequest)(nil)
+
+func newEventsRequest(events []delivery.Event) *eventsRequest {
+	return newGrowableRequest(events[:len(events):len(events)])
+}
+
+// newGrowableRequest keeps the spare capacity of events, which no other
+// request may use.
+func newGrowableRequest(events []delivery.Event) *eventsRequest {
+	r := &eventsRequest{events: events}
+	for i := range events {
+		r.bytes += len(events[i].JSON)
 	}
-	return append(b, `,"batch":[`...)
-}
-
-const bodySuffix = "]}"
-
-// bodySize is the uncompressed size of a body holding items.
-func bodySize(prefixLen int, items []item) int {
-	n := prefixLen + len(bodySuffix) + len(items) - 1
-	for _, it := range items {
-		n += it.end - it.start
-	}
-	return n
-}
-
-// body is one request's payload, pooled. The transport may still read and
-// close a request body after Client.Do returned (http.RoundTripper's
-// contract), and may ask GetBody for fresh readers to replay the request on
-// another connection; so the buffer goes back to the pool only once the
-// Sender and every reader handed out are done with it.
-type body struct {
-	buf  []byte
-	refs atomic.Int32
-}
-
-var bodyPool = sync.Pool{New: func() any { return new(body) }}
-
-func newBody() *body {
-	b := bodyPool.Get().(*body)
-	b.buf = b.buf[:0]
-	b.refs.Store(1) // the Sender's own reference
-	return b
-}
-
-// Write lets the gzip writer append to the buffer.
-func (b *body) Write(p []byte) (int, error) {
-	b.buf = append(b.buf, p...)
-	return len(p), nil
-}
-
-func (b *body) reader() io.ReadCloser {
-	b.refs.Add(1)
-	r := &bodyReader{b: b}
-	r.Reset(b.buf)
 	return r
 }
 
-func (b *body) release() {
-	if b.refs.Add(-1) == 0 {
-		if cap(b.buf) > 32<<20 {
-			b.buf = nil // do not keep a freak buffer alive
+// appendEvents appends b to a, in a's spare capacity when it has room
+// (MergeSplit's receiver is the batch being built, the only holder of that
+// capacity), else in a new array with room to grow.
+func appendEvents(a, b []delivery.Event) []delivery.Event {
+	if cap(a)-len(a) >= len(b) {
+		return append(a, b...)
+	}
+	grown := make([]delivery.Event, 0, max(2*(len(a)+len(b)), 64))
+	return append(append(grown, a...), b...)
+}
+
+// ItemsCount is the number of events.
+func (r *eventsRequest) ItemsCount() int { return len(r.events) }
+
+// BytesSize is the size of the events' JSON, what they add to a batch body.
+func (r *eventsRequest) BytesSize() int { return r.bytes }
+
+// MergeSplit appends other's events to r's and cuts the result into requests
+// of at most maxSize events (sizer items) or JSON bytes (sizer bytes); 0 means
+// no limit, and so does the requests sizer, for which any merge is one
+// request. An event larger than maxSize bytes goes alone in its request:
+// events are never dropped here (the converter already dropped those too large
+// for PostHog). Events keep their order.
+func (r *eventsRequest) MergeSplit(_ context.Context, maxSize int, szt exporterhelper.RequestSizerType, other xexporterhelper.Request) ([]xexporterhelper.Request, error) {
+	events := r.events
+	if other != nil {
+		o, ok := other.(*eventsRequest)
+		if !ok {
+			return nil, fmt.Errorf("posthog: cannot merge a %T into an events request", other)
 		}
-		bodyPool.Put(b)
-	}
-}
-
-type bodyReader struct {
-	bytes.Reader
-	b      *body
-	closed atomic.Bool
-}
-
-func (r *bodyReader) Close() error {
-	if r.closed.CompareAndSwap(false, true) {
-		r.b.release()
-	}
-	return nil
-}
-
-// newGzipPool keeps gzip writers of one level: each holds a few hundred KB
-// of compressor state that is costly to allocate per request.
-func newGzipPool(level int) *sync.Pool {
-	return &sync.Pool{New: func() any {
-		w, err := gzip.NewWriterLevel(io.Discard, level)
-		if err != nil { // an invalid level: Settings are validated, so only by mistake
-			w, _ = gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+		if len(o.events) > 0 {
+			events = appendEvents(r.events, o.events)
 		}
-		return w
-	}}
-}
-
-// buildBody writes the request body for items; raw is the uncompressed size.
-// With gzip the uncompressed JSON goes to st.raw (owned by this Send) and
-// only the compressed bytes go into the pooled body.
-func (s *Sender) buildBody(st *sendState, items []item) (b *body, raw int, err error) {
-	b = newBody()
-	dst := b.buf
-	if s.set.Gzip {
-		dst = st.raw[:0]
 	}
-	dst = append(dst, s.prefix...)
-	for i, it := range items {
-		if i > 0 {
-			dst = append(dst, ',')
+	var size func(*delivery.Event) int
+	switch szt {
+	case exporterhelper.RequestSizerTypeItems:
+		size = func(*delivery.Event) int { return 1 }
+	case exporterhelper.RequestSizerTypeBytes:
+		size = func(ev *delivery.Event) int { return len(ev.JSON) }
+	case exporterhelper.RequestSizerTypeRequests:
+		maxSize = 0
+	default:
+		return nil, errors.New("posthog: unknown sizer " + szt.String())
+	}
+	if maxSize <= 0 {
+		return []xexporterhelper.Request{newGrowableRequest(events)}, nil
+	}
+	var out []xexporterhelper.Request
+	start, used := 0, 0
+	for i := range events {
+		n := size(&events[i])
+		if i > start && used+n > maxSize {
+			out = append(out, newEventsRequest(events[start:i]))
+			start, used = i, 0
 		}
-		dst = append(dst, st.enc[it.start:it.end]...)
+		used += n
 	}
-	dst = append(dst, bodySuffix...)
-	raw = len(dst)
-	if !s.set.Gzip {
-		b.buf = dst
-		return b, raw, nil
-	}
-	st.raw = dst
-	zw := s.gzipPool.Get().(*gzip.Writer)
-	zw.Reset(b)
-	_, err = zw.Write(dst)
-	if cerr := zw.Close(); err == nil {
-		err = cerr
-	}
-	s.gzipPool.Put(zw)
-	if err != nil {
-		b.release()
-		return nil, 0, err
-	}
-	return b, raw, nil
-}
-
-// newRequest makes the POST for b. The request holds its own references to b.
-func (s *Sender) newRequest(ctx context.Context, b *body) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Body = b.reader()
-	req.GetBody = func() (io.ReadCloser, error) { return b.reader(), nil }
-	req.ContentLength = int64(len(b.buf))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", s.set.UserAgent)
-	if s.set.Gzip {
-		req.Header.Set("Content-Encoding", "gzip")
-	}
-	return req, nil
+	return append(out, newGrowableRequest(events[start:])), nil
 }

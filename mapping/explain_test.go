@@ -133,6 +133,9 @@ func TestExplainGolden(t *testing.T) {
 	dirs, err := filepath.Glob(filepath.Join("..", "testdata", "mapping", "*"))
 	require.NoError(t, err)
 	for _, dir := range dirs {
+		if fileExists(filepath.Join(dir, "error.txt")) {
+			continue // a config error: nothing to explain
+		}
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			if fileExists(filepath.Join(dir, "error.txt")) {
 				t.Skip("rules that must not validate: nothing to explain")

@@ -151,3 +151,13 @@ func TestFormatTable(t *testing.T) {
 		}
 	}
 }
+
+func TestParseIOWriteBytes(t *testing.T) {
+	wb, wc, err := parseIOWrites("rchar: 1\nwchar: 2\nsyscr: 3\nsyscw: 4\nread_bytes: 5\nwrite_bytes: 20975616\ncancelled_write_bytes: 0\n")
+	if err != nil || wb != 20975616 || wc != 2 {
+		t.Fatalf("got %d %d, %v", wb, wc, err)
+	}
+	if _, _, err := parseIOWrites("rchar: 1\n"); err == nil {
+		t.Fatal("no write_bytes line should be an error")
+	}
+}

@@ -7,6 +7,9 @@
 //     capture stand-in (internal/posthogtest);
 //  2. the baseline: the stock otlphttp exporter forwarding the same spans
 //     to an OTLP/HTTP sink in this process (testdata/config/bench-otlphttp.yaml);
+//  4. run 1 with the sending queue on disk (file_storage): its CPU against
+//     run 1's, and the bytes it writes per second (write_bytes of
+//     /proc/<pid>/io: what reaches the storage layer);
 //  3. the maximum sustained throughput of run 1's collector with
 //     GOMAXPROCS=1: rates double from BENCH_MAX_START until a step fails,
 //     then a few bisection steps between the last good and first bad rate.
@@ -30,7 +33,7 @@
 //	BENCH_SENDERS       concurrent requests                      16
 //	BENCH_GZIP          gzip request bodies (1/0)                1
 //	BENCH_DRAIN_OK      a run must deliver everything within     2s of its last request
-//	BENCH_RUNS          which runs: posthog,otlphttp,max         all three
+//	BENCH_RUNS          which runs: posthog,otlphttp,filestorage,max   all four
 package main
 
 import (
@@ -117,6 +120,13 @@ func run(ctx context.Context, s settings) int {
 	code := 0
 	if s.runs["posthog"] {
 		r := s.measure(ctx, runSpec{label: "1", exporter: expPostHog, rate: s.rate, warmup: s.warmup, duration: s.duration})
+		results = append(results, r)
+		if !r.ok {
+			code = 1
+		}
+	}
+	if s.runs["filestorage"] && ctx.Err() == nil {
+		r := s.measure(ctx, runSpec{label: "4", exporter: expPostHog, storage: true, rate: s.rate, warmup: s.warmup, duration: s.duration})
 		results = append(results, r)
 		if !r.ok {
 			code = 1
@@ -213,6 +223,7 @@ type runSpec struct {
 	warmup, duration time.Duration
 	gomaxprocs       string // "" leaves the Go default (all cores)
 	maxStep          bool
+	storage          bool // sending_queue on file_storage
 }
 
 // runResult is what one run measured. CPU and rates cover the steady window
@@ -222,6 +233,8 @@ type runResult struct {
 
 	inRate, outRate float64 // spans/s accepted by the receiver; events (or spans) /s at the sink
 	cpuPct          float64 // collector CPU, % of one core
+	diskWrite       float64 // bytes/s the collector wrote to storage (write_bytes)
+	writeCalls      float64 // bytes/s the collector passed to write calls (wchar)
 	rssAvg, rssMax  float64 // MiB
 	samples         int
 
@@ -241,6 +254,7 @@ type runResult struct {
 type mark struct {
 	t                   time.Time
 	ticks, selfTicks    int64
+	writeBytes, wchar   int64
 	sent, received      int64
 	hostBusy, hostTotal uint64
 }
@@ -248,6 +262,7 @@ type mark struct {
 func takeMark(pid int, st *loadStats, sk sink) mark {
 	m := mark{t: time.Now(), sent: st.sent.Load(), received: sk.received()}
 	m.ticks, _ = procCPUTicks(pid)
+	m.writeBytes, m.wchar, _ = procWrites(pid)
 	m.selfTicks, _ = procCPUTicks(os.Getpid())
 	m.hostBusy, m.hostTotal, _ = hostCPU()
 	return m
@@ -259,6 +274,9 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	name := fmt.Sprintf("run %s: %s at %s spans/s", spec.label, spec.exporter, fmtInt(int64(spec.rate)))
 	if spec.gomaxprocs != "" {
 		name += ", GOMAXPROCS=" + spec.gomaxprocs
+	}
+	if spec.storage {
+		name += ", file_storage queue"
 	}
 	logf("%s: %s warm-up, %s measured", name, spec.warmup, spec.duration)
 	defer func() {
@@ -298,6 +316,17 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 			"--set=service::telemetry::metrics::level=none",
 		}
 		env = []string{"POSTHOG_API_KEY=" + benchAPIKey, "POSTHOG_HOST=" + sk.url()}
+		if spec.storage {
+			dir := filepath.Join(s.workDir, fmt.Sprintf("run%s-queue", spec.label))
+			_ = os.RemoveAll(dir)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fail(err)
+			}
+			args = append(args,
+				"--set=extensions::file_storage::directory="+dir,
+				"--set=service::extensions=[file_storage]",
+				"--set=exporters::posthog::sending_queue::storage=file_storage")
+		}
 	default:
 		args = []string{"--config", filepath.Join(s.configDir, "bench-otlphttp.yaml")}
 		env = []string{"BENCH_OTLP_GRPC_ENDPOINT=" + grpcAddr, "BENCH_OTLP_HTTP_ENDPOINT=" + httpAddr, "BENCH_SINK_ENDPOINT=" + sk.url()}
@@ -373,6 +402,8 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	res.inRate = float64(m1.sent-m0.sent) / dt
 	res.outRate = float64(m1.received-m0.received) / dt
 	res.cpuPct = float64(m1.ticks-m0.ticks) / clockTicks / dt * 100
+	res.diskWrite = float64(m1.writeBytes-m0.writeBytes) / dt
+	res.writeCalls = float64(m1.wchar-m0.wchar) / dt
 	res.harnessCPU = float64(m1.selfTicks-m0.selfTicks) / clockTicks / dt * 100
 	if m1.hostTotal > m0.hostTotal {
 		res.hostBusy = float64(m1.hostBusy-m0.hostBusy) / float64(m1.hostTotal-m0.hostTotal) * 100
@@ -452,8 +483,8 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	if res.late > 0 {
 		res.notes = append(res.notes, fmt.Sprintf("%d batches left more than 100 ms late", res.late))
 	}
-	logf("%s: in %.0f spans/s, out %.0f/s, CPU %.1f%% of a core, RSS avg %.1f max %.1f MiB, sent %d, expected %d, received %d, drained in %.2fs (harness %.0f%% of a core, host %.0f%% busy)",
-		name, res.inRate, res.outRate, res.cpuPct, res.rssAvg, res.rssMax, res.sent, res.expected, res.received, res.drain.Seconds(), res.harnessCPU, res.hostBusy)
+	logf("%s: in %.0f spans/s, out %.0f/s, CPU %.1f%% of a core, RSS avg %.1f max %.1f MiB, disk writes %.0f KiB/s (write calls %.0f KiB/s), sent %d, expected %d, received %d, drained in %.2fs (harness %.0f%% of a core, host %.0f%% busy)",
+		name, res.inRate, res.outRate, res.cpuPct, res.rssAvg, res.rssMax, res.diskWrite/1024, res.writeCalls/1024, res.sent, res.expected, res.received, res.drain.Seconds(), res.harnessCPU, res.hostBusy)
 	return res
 }
 
@@ -545,15 +576,15 @@ func loadSettings() (settings, error) {
 	s.drainOK = dur("BENCH_DRAIN_OK", 2*time.Second)
 	runs := os.Getenv("BENCH_RUNS")
 	if runs == "" {
-		runs = "posthog,otlphttp,max"
+		runs = "posthog,otlphttp,filestorage,max"
 	}
 	for _, r := range strings.Split(runs, ",") {
 		switch r = strings.TrimSpace(r); r {
-		case "posthog", "otlphttp", "max":
+		case "posthog", "otlphttp", "filestorage", "max":
 			s.runs[r] = true
 		case "":
 		default:
-			errs = append(errs, fmt.Errorf("BENCH_RUNS: unknown run %q (posthog, otlphttp, max)", r))
+			errs = append(errs, fmt.Errorf("BENCH_RUNS: unknown run %q (posthog, otlphttp, filestorage, max)", r))
 		}
 	}
 	if s.rate <= 0 || s.maxStart <= 0 || s.batchSize <= 0 || s.senders <= 0 {

@@ -118,3 +118,39 @@ func hostCPU() (busy, total uint64, err error) {
 	}
 	return parseHostCPU(string(b))
 }
+
+// parseIOWrites returns write_bytes and wchar from the text of
+// /proc/<pid>/io: the bytes the process caused to be sent to the storage
+// layer (a page dirtied again before writeback counts once), and the bytes
+// it passed to write system calls (files and sockets alike).
+func parseIOWrites(io string) (writeBytes, wchar int64, err error) {
+	found := 0
+	for _, line := range strings.Split(io, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "write_bytes" && k != "wchar") {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc io %s: %w", k, err)
+		}
+		if k == "wchar" {
+			wchar = n
+		} else {
+			writeBytes = n
+		}
+		found++
+	}
+	if found < 2 {
+		return 0, 0, fmt.Errorf("no write_bytes and wchar lines in /proc io")
+	}
+	return writeBytes, wchar, nil
+}
+
+func procWrites(pid int) (writeBytes, wchar int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseIOWrites(string(b))
+}

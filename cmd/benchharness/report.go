@@ -21,7 +21,7 @@ func formatReport(s settings, m machineInfo, results []runResult, best *runResul
 	b.WriteString(formatTable(results, m.nproc))
 	b.WriteString("\n")
 
-	var ph, base *runResult
+	var ph, base, disk *runResult
 	var firstBad *runResult
 	for i := range results {
 		r := &results[i]
@@ -30,6 +30,8 @@ func formatReport(s settings, m machineInfo, results []runResult, best *runResul
 			ph = r
 		case r.spec.label == "2":
 			base = r
+		case r.spec.label == "4":
+			disk = r
 		case r.spec.maxStep && !r.ok && (firstBad == nil || r.spec.rate < firstBad.spec.rate) && (best == nil || r.spec.rate > best.spec.rate):
 			firstBad = r
 		}
@@ -42,6 +44,10 @@ func formatReport(s settings, m machineInfo, results []runResult, best *runResul
 	if ph != nil && base != nil && base.cpuPct > 0 && base.verdict != "" && !strings.HasPrefix(base.verdict, "error") {
 		fmt.Fprintf(&b, "- **Against the baseline** (otlphttp forwarding the same spans): %.2f× its CPU (%.1f%% vs %.1f%% of a core), RSS max %.1f vs %.1f MiB.\n",
 			ph.cpuPct/base.cpuPct, ph.cpuPct, base.cpuPct, ph.rssMax, base.rssMax)
+	}
+	if ph != nil && disk != nil && ph.cpuPct > 0 && disk.verdict != "" && !strings.HasPrefix(disk.verdict, "error") {
+		fmt.Fprintf(&b, "- **Queue on disk** (run 4, `sending_queue.storage: file_storage`): %.2f× the CPU of the in-memory queue (%.1f%% vs %.1f%% of a core); it wrote %.1f KiB/s to storage (write_bytes of /proc/<pid>/io; the in-memory run %.1f KiB/s), and passed %.1f KiB/s to write calls (wchar: files and sockets; the in-memory run %.1f KiB/s, its network writes).\n",
+			disk.cpuPct/ph.cpuPct, disk.cpuPct, ph.cpuPct, disk.diskWrite/1024, ph.diskWrite/1024, disk.writeCalls/1024, ph.writeCalls/1024)
 	}
 	if s.runs["max"] {
 		switch {
@@ -79,7 +85,7 @@ func formatReport(s settings, m machineInfo, results []runResult, best *runResul
 	}
 	fmt.Fprintf(&b, "- Load (cmd/benchharness): OTLP/HTTP protobuf (%s), %d spans per request, %d concurrent senders, on a fixed schedule. Spans of a tl-engine-like service with about 15 attributes each: in every 100, 10 match one tl-engine rule each (4 HTTP server requests, 2 cache lookups, 2 engine runs, 1 slow query, 1 queued engine) and 90 match none (40 fast SQL queries, 20 internal spans, 15 HTTP client calls, 10 redis commands, 5 gRPC calls). Every span has fresh ids.\n",
 		comp, s.batchSize, s.senders)
-	b.WriteString("- Collector: `_build/otelcol-posthog`. posthog: `testdata/config/tl-engine.yaml` as shipped (OTLP receiver, batch processor, in-memory sending queue, gzip), ports set with `--set`, delivering to the PostHog capture stand-in (internal/posthogtest, which validates requests as PostHog does). otlphttp: `testdata/config/bench-otlphttp.yaml` (same receiver and batch processor, otlphttp exporter with its defaults) delivering to an OTLP/HTTP sink. Collector metrics off; everything on 127.0.0.1.\n")
+	b.WriteString("- Collector: `_build/otelcol-posthog`. posthog: `testdata/config/tl-engine.yaml` as shipped (OTLP receiver, no processor, in-memory sending queue batching events, gzip), ports set with `--set`, delivering to the PostHog capture stand-in (internal/posthogtest, which validates requests as PostHog does). otlphttp: `testdata/config/bench-otlphttp.yaml` (same receiver, no processor, otlphttp exporter with its defaults and default queue) delivering to an OTLP/HTTP sink. Collector metrics off; everything on 127.0.0.1.\n")
 	b.WriteString("- CPU: the collector's utime+stime from /proc/<pid>/stat over the measured window, as % of one core. RSS: VmRSS from /proc/<pid>/status every second in that window. spans/s in: spans the receiver accepted (2xx) per second; out/s: events (posthog) or spans (otlphttp) the sink received per second. sent, expected, received and lost count the whole run including warm-up; lost = expected − received after the collector's graceful shutdown.\n")
 	var cond []string
 	for _, r := range results {
@@ -106,6 +112,9 @@ func formatTable(results []runResult, nproc int) string {
 	b.WriteString("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	for _, r := range results {
 		exp := "posthog (tl-engine rules)"
+		if r.spec.storage {
+			exp += ", file_storage queue"
+		}
 		unit := "events"
 		if r.spec.exporter == expOTLPHTTP {
 			exp = "otlphttp (baseline)"

@@ -52,7 +52,7 @@ func TestLoadRulesValidates(t *testing.T) {
 		{"spanz: []\n", "invalid keys: spanz"},
 		{"exporters:\n  posthog:\n    spans: [{event: a, distinct_id: ['\"x\"'], conditions: ['span.nam == 1']}]\n", "rule spans[0]: conditions[0]"},
 		{"exporters:\n  posthog:\n    max_batch_events: -1\n", "max_batch_events"},
-		{"spans: [{event: a, conditions: ['true']}]\n", "rule spans[0]: distinct_id"},
+		{"spans: [{event: a, timestamp: middle}]\n", "rule spans[0]: timestamp"},
 		{"exporters:\n  otlphttp: {}\n", "no posthog exporter in this config"},
 	} {
 		_, err := loadRules(ctx, writeFile(t, dir, "c.yaml", tc.src), "")

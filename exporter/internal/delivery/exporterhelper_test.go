@@ -1,4 +1,4 @@
-package exporter
+package delivery
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func TestExporterhelperHonoursRetryAfter(t *testing.T) {
 	retry.MaxInterval = 20 * time.Millisecond
 	retry.MaxElapsedTime = 10 * time.Second
 	exp, err := exporterhelper.NewLogs(context.Background(), exportertest.NewNopSettings(component.MustNewType("posthog")), struct{}{},
-		func(ctx context.Context, _ plog.Logs) error { return e.sender.Send(ctx, evs) },
+		func(ctx context.Context, _ plog.Logs) error { return e.send(ctx, evs) },
 		exporterhelper.WithRetry(retry))
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package exporter
+package delivery
 
 import (
 	"bytes"
@@ -92,10 +92,11 @@ func (r *recorder) outcomes() []string {
 
 // env is a Sender wired to a handler, with its observer and logs.
 type env struct {
-	sender *Sender
-	rec    *recorder
-	logs   *observer.ObservedLogs
-	srv    *httptest.Server
+	sender  *Sender
+	encoder *Encoder
+	rec     *recorder
+	logs    *observer.ObservedLogs
+	srv     *httptest.Server
 }
 
 func newEnv(t testing.TB, h http.Handler, mod func(*Settings)) *env {
@@ -114,7 +115,12 @@ func newEnv(t testing.TB, h http.Handler, mod func(*Settings)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{sender: s, rec: rec, logs: logs, srv: srv}
+	return &env{sender: s, encoder: NewEncoder(set, rec), rec: rec, logs: logs, srv: srv}
+}
+
+// send encodes events as the exporter's converter does, then sends them.
+func (e *env) send(ctx context.Context, evs []mapping.Event) error {
+	return e.sender.Send(ctx, e.encoder.Encode(ctx, evs, nil))
 }
 
 // testSettings are the exporter's default settings, which its Config gives

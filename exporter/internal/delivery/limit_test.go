@@ -1,4 +1,4 @@
-package exporter
+package delivery
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func TestDefaultEventLimit(t *testing.T) {
 			t.Fatalf("event %d encodes to %d bytes, want %d", i, got, size)
 		}
 	}
-	if err := e.sender.Send(context.Background(), evs); err != nil {
+	if err := e.send(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	if got := acceptedUUIDs(ph); !slices.Equal(got, wantUUIDs(3, 1)) {

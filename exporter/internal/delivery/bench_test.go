@@ -1,4 +1,4 @@
-package exporter
+package delivery
 
 import (
 	"context"
@@ -30,7 +30,7 @@ func BenchmarkSend(b *testing.B) {
 				b.Fatal(err)
 			}
 			const perOp = 1000
-			evs := makeEvents(perOp, "checkout")
+			evs := NewEncoder(set, nil).Encode(context.Background(), makeEvents(perOp, "checkout"), nil)
 			ctx := context.Background()
 			if err := s.Send(ctx, evs); err != nil { // warm the pools and the connection
 				b.Fatal(err)

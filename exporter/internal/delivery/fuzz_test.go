@@ -1,4 +1,4 @@
-package exporter
+package delivery
 
 import (
 	"context"
@@ -147,7 +147,7 @@ func FuzzSendToStandIn(f *testing.F) {
 			}
 		}
 
-		if err := e.sender.Send(context.Background(), evs); err != nil {
+		if err := e.send(context.Background(), evs); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
 

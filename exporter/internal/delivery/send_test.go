@@ -1,4 +1,4 @@
-package exporter
+package delivery
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func TestSendDelivers(t *testing.T) {
 			tap := &bodyTap{next: ph}
 			e := newEnv(t, tap, func(s *Settings) { s.Gzip = gz })
 			evs := makeEvents(10, "checkout")
-			if err := e.sender.Send(context.Background(), evs); err != nil {
+			if err := e.send(context.Background(), evs); err != nil {
 				t.Fatal(err)
 			}
 
@@ -95,7 +95,7 @@ func TestSendDelivers(t *testing.T) {
 func TestSendNothing(t *testing.T) {
 	ph := posthogtest.NewServer()
 	e := newEnv(t, ph, nil)
-	if err := e.sender.Send(context.Background(), nil); err != nil {
+	if err := e.send(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(ph.Requests()) != 0 {
@@ -108,7 +108,7 @@ func TestHistoricalMigration(t *testing.T) {
 		ph := posthogtest.NewServer()
 		tap := &bodyTap{next: ph}
 		e := newEnv(t, tap, func(s *Settings) { s.HistoricalMigration = on })
-		if err := e.sender.Send(context.Background(), makeEvents(2, "r")); err != nil {
+		if err := e.send(context.Background(), makeEvents(2, "r")); err != nil {
 			t.Fatal(err)
 		}
 		if got := ph.Requests()[0].HistoricalMigration; got != on {
@@ -124,7 +124,7 @@ func TestBatchingLimits(t *testing.T) {
 	t.Run("events", func(t *testing.T) {
 		ph := posthogtest.NewServer()
 		e := newEnv(t, ph, func(s *Settings) { s.MaxBatchEvents = 10 })
-		if err := e.sender.Send(context.Background(), makeEvents(25, "r")); err != nil {
+		if err := e.send(context.Background(), makeEvents(25, "r")); err != nil {
 			t.Fatal(err)
 		}
 		var sizes []int
@@ -144,7 +144,7 @@ func TestBatchingLimits(t *testing.T) {
 		limit := 3*evSize + 200 // about three events per request
 		ph := posthogtest.NewServer()
 		e := newEnv(t, ph, func(s *Settings) { s.MaxBatchBytes = limit; s.Gzip = true })
-		if err := e.sender.Send(context.Background(), makeEvents(20, "r")); err != nil {
+		if err := e.send(context.Background(), makeEvents(20, "r")); err != nil {
 			t.Fatal(err)
 		}
 		reqs := ph.Requests()
@@ -168,7 +168,7 @@ func TestOversizedEventDropped(t *testing.T) {
 	evs := makeEvents(5, "r")
 	evs[2].Rule = "big"
 	evs[2].Properties = append(evs[2].Properties, mapping.Property{Key: "blob", Value: strings.Repeat("x", 2000)})
-	if err := e.sender.Send(context.Background(), evs); err != nil {
+	if err := e.send(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	if got := acceptedUUIDs(ph); !slices.Equal(got, wantUUIDs(5, 2)) {
@@ -189,7 +189,7 @@ func TestRetryableAnswers(t *testing.T) {
 			ph := posthogtest.NewServer()
 			ph.FailNext(1, status, "")
 			e := newEnv(t, ph, nil)
-			err := e.sender.Send(context.Background(), makeEvents(3, "r"))
+			err := e.send(context.Background(), makeEvents(3, "r"))
 			if err == nil || consumererror.IsPermanent(err) || strings.Contains(err.Error(), "Throttle") {
 				t.Fatalf("want a plain retryable error, got %v", err)
 			}
@@ -203,7 +203,7 @@ func TestRetryableAnswers(t *testing.T) {
 				t.Errorf("outcomes %v", got)
 			}
 			// The retry the exporterhelper makes goes through.
-			if err := e.sender.Send(context.Background(), makeEvents(3, "r")); err != nil {
+			if err := e.send(context.Background(), makeEvents(3, "r")); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -232,7 +232,7 @@ func TestThrottle(t *testing.T) {
 			ph.FailNext(1, tt.status, tt.retryAfter)
 			e := newEnv(t, ph, nil)
 			e.sender.now = func() time.Time { return now }
-			err := e.sender.Send(context.Background(), makeEvents(3, "r"))
+			err := e.send(context.Background(), makeEvents(3, "r"))
 			if err == nil || consumererror.IsPermanent(err) {
 				t.Fatalf("want a retryable error, got %v", err)
 			}
@@ -286,7 +286,7 @@ func TestUnauthorized(t *testing.T) {
 			seq := &statusSequence{next: posthogtest.NewServer(), statuses: []int{status},
 				body: `{"detail":"invalid key ` + testKey + `"}`}
 			e := newEnv(t, seq, func(s *Settings) { s.MaxBatchEvents = 4 })
-			err := e.sender.Send(context.Background(), makeEvents(10, "r"))
+			err := e.send(context.Background(), makeEvents(10, "r"))
 			if !consumererror.IsPermanent(err) {
 				t.Fatalf("want a permanent error, got %v", err)
 			}
@@ -310,7 +310,7 @@ func TestUnauthorized(t *testing.T) {
 	t.Run("personal key refused by the stand-in", func(t *testing.T) {
 		ph := posthogtest.NewServer()
 		e := newEnv(t, ph, func(s *Settings) { s.APIKey = "phx_" + testKey })
-		err := e.sender.Send(context.Background(), makeEvents(2, "r"))
+		err := e.send(context.Background(), makeEvents(2, "r"))
 		if !consumererror.IsPermanent(err) || ph.Requests()[0].Status != 401 {
 			t.Fatalf("got %v", err)
 		}
@@ -321,7 +321,7 @@ func TestUnauthorized(t *testing.T) {
 func TestNetworkErrorIsRetryable(t *testing.T) {
 	e := newEnv(t, posthogtest.NewServer(), nil)
 	e.srv.Close()
-	err := e.sender.Send(context.Background(), makeEvents(2, "r"))
+	err := e.send(context.Background(), makeEvents(2, "r"))
 	if err == nil || consumererror.IsPermanent(err) {
 		t.Fatalf("want a retryable error, got %v", err)
 	}
@@ -335,7 +335,7 @@ func TestCancelledContext(t *testing.T) {
 	e := newEnv(t, posthogtest.NewServer(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := e.sender.Send(ctx, makeEvents(2, "r"))
+	err := e.send(ctx, makeEvents(2, "r"))
 	if !errors.Is(err, context.Canceled) || consumererror.IsPermanent(err) {
 		t.Fatalf("got %v", err)
 	}
@@ -344,7 +344,7 @@ func TestCancelledContext(t *testing.T) {
 func TestOtherClientErrorsArePermanent(t *testing.T) {
 	seq := &statusSequence{next: posthogtest.NewServer(), statuses: []int{404}, body: "no such route"}
 	e := newEnv(t, seq, func(s *Settings) { s.MaxBatchEvents = 2 })
-	err := e.sender.Send(context.Background(), makeEvents(5, "r"))
+	err := e.send(context.Background(), makeEvents(5, "r"))
 	if !consumererror.IsPermanent(err) || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "no such route") {
 		t.Fatalf("got %v", err)
 	}
@@ -360,7 +360,7 @@ func TestMixedSuccessAndRetryable(t *testing.T) {
 	seq := &statusSequence{next: ph, statuses: []int{200, 503}}
 	e := newEnv(t, seq, func(s *Settings) { s.MaxBatchEvents = 4 })
 	evs := makeEvents(10, "r")
-	err := e.sender.Send(context.Background(), evs)
+	err := e.send(context.Background(), evs)
 	if err == nil || consumererror.IsPermanent(err) {
 		t.Fatalf("want a retryable error, got %v", err)
 	}
@@ -370,7 +370,7 @@ func TestMixedSuccessAndRetryable(t *testing.T) {
 	if e.rec.sent["r"] != 4 {
 		t.Errorf("sent %v", e.rec.sent)
 	}
-	if err := e.sender.Send(context.Background(), evs); err != nil {
+	if err := e.send(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	got := acceptedUUIDs(ph)
@@ -388,7 +388,7 @@ func TestTooLargeSplits(t *testing.T) {
 	evs := makeEvents(20, "r")
 	evs[7].Rule = "huge"
 	evs[7].Properties = append(evs[7].Properties, mapping.Property{Key: "blob", Value: strings.Repeat("y", 5*evSize)})
-	if err := e.sender.Send(context.Background(), evs); err != nil {
+	if err := e.send(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	if got := acceptedUUIDs(ph); !slices.Equal(got, wantUUIDs(20, 7)) {
@@ -422,7 +422,7 @@ func TestBadRequestBisects(t *testing.T) {
 			for _, i := range refused {
 				evs[i].Rule = "bad"
 			}
-			if err := e.sender.Send(context.Background(), evs); err != nil {
+			if err := e.send(context.Background(), evs); err != nil {
 				t.Fatal(err)
 			}
 			if got := acceptedUUIDs(ph); !slices.Equal(got, wantUUIDs(100, refused...)) {
@@ -454,7 +454,7 @@ func TestBadRequestBisects(t *testing.T) {
 func TestBadRequestSingleEvent(t *testing.T) {
 	seq := &statusSequence{next: posthogtest.NewServer(), statuses: []int{400}, body: `{"detail":"nope"}`}
 	e := newEnv(t, seq, nil)
-	if err := e.sender.Send(context.Background(), makeEvents(1, "r")); err != nil {
+	if err := e.send(context.Background(), makeEvents(1, "r")); err != nil {
 		t.Fatal(err)
 	}
 	if e.rec.droppedFor(ReasonRejected) != 1 {
@@ -467,7 +467,7 @@ func TestBadRequestBudget(t *testing.T) {
 	ph := posthogtest.NewServer()
 	ph.RejectEvents(func(posthogtest.Event) bool { return true })
 	e := newEnv(t, ph, nil)
-	if err := e.sender.Send(context.Background(), makeEvents(1000, "r")); err != nil {
+	if err := e.send(context.Background(), makeEvents(1000, "r")); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(ph.Requests()); n > maxBisectRequests+1 {
@@ -488,7 +488,7 @@ func TestConcurrentSends(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for range 5 {
-				if err := e.sender.Send(context.Background(), makeEvents(50, fmt.Sprint("rule", g))); err != nil {
+				if err := e.send(context.Background(), makeEvents(50, fmt.Sprint("rule", g))); err != nil {
 					t.Error(err)
 				}
 			}
@@ -551,7 +551,7 @@ func TestEventsPostHogWouldRefuseAreNotSent(t *testing.T) {
 	evs := makeEvents(4, "r")
 	evs[1].Name = ""
 	evs[2].DistinctID = ""
-	if err := e.sender.Send(context.Background(), evs); err != nil {
+	if err := e.send(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	if got := acceptedUUIDs(ph); !slices.Equal(got, wantUUIDs(4, 1, 2)) || len(ph.Requests()) != 1 {
@@ -559,5 +559,19 @@ func TestEventsPostHogWouldRefuseAreNotSent(t *testing.T) {
 	}
 	if e.rec.droppedFor(ReasonRejected) != 2 {
 		t.Errorf("dropped %v", e.rec.dropped)
+	}
+}
+
+func TestEventNameIsReadBackFromJSON(t *testing.T) {
+	for _, name := range []string{"checkout completed", `quote " and \ backslash`, "ünïcode", ""} {
+		evs := makeEvents(1, "r")
+		evs[0].Name = name
+		ev := Event{JSON: evs[0].AppendJSON(nil)}
+		if got := eventName(&ev); got != name {
+			t.Errorf("eventName = %q, want %q", got, name)
+		}
+	}
+	if got := eventName(&Event{JSON: []byte(`{"uuid":"x`)}); got != "" {
+		t.Errorf("a cut JSON gave %q", got)
 	}
 }

@@ -1,4 +1,4 @@
-// Package exporter delivers mapping.Events to PostHog's batch API.
+// Package delivery delivers mapping.Events to PostHog's batch API.
 //
 // A Sender encodes each event once, packs the events into requests within
 // the configured limits, and turns PostHog's answers into what the collector's
@@ -12,7 +12,7 @@
 // retried push had already delivered are sent again; that is safe because
 // each event's uuid is derived from its source record, and PostHog
 // deduplicates events with the same uuid.
-package exporter
+package delivery
 
 import (
 	"context"
@@ -73,7 +73,7 @@ func NewSender(client *http.Client, s Settings, obs Observer) (*Sender, error) {
 	s = s.withDefaults()
 	prefix := bodyPrefix(s.APIKey, s.HistoricalMigration)
 	// Any event that passes MaxEventBytes must fit a request on its own.
-	s.MaxEventBytes = max(1, min(s.MaxEventBytes, s.MaxBatchBytes-len(prefix)-len(bodySuffix)))
+	s.MaxEventBytes = maxEventBytes(s)
 	return &Sender{
 		client:   client,
 		set:      s,
@@ -90,8 +90,7 @@ func NewSender(client *http.Client, s Settings, obs Observer) (*Sender, error) {
 // sendState is the scratch space of one Send, pooled so that steady traffic
 // does not allocate per event.
 type sendState struct {
-	events []mapping.Event
-	enc    []byte // every event's JSON, back to back
+	events []Event
 	items  []item
 	raw    []byte // uncompressed body when gzip is on
 	tally  tally
@@ -106,7 +105,7 @@ type sendState struct {
 // Send delivers events and returns nil, a retryable error, a throttle error
 // (exporterhelper.NewThrottleRetry) or a permanent error
 // (consumererror.NewPermanent). It reads events only during the call.
-func (s *Sender) Send(ctx context.Context, events []mapping.Event) error {
+func (s *Sender) Send(ctx context.Context, events []Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -114,12 +113,12 @@ func (s *Sender) Send(ctx context.Context, events []mapping.Event) error {
 	st.events = events
 	defer s.putState(st)
 
-	s.encode(st)
+	s.collect(st)
 	var err error
 	for items := st.items; len(items) > 0 && err == nil; {
-		n := s.nextBatch(items)
+		n := s.nextBatch(st, items)
 		st.bisectBudget = maxBisectRequests
-		err = s.deliver(ctx, st, items[:n])
+		err = s.sendBatch(ctx, st, items[:n])
 		items = items[n:]
 	}
 	if err != nil && consumererror.IsPermanent(err) {
@@ -141,19 +140,18 @@ func (s *Sender) Send(ctx context.Context, events []mapping.Event) error {
 func (s *Sender) putState(st *sendState) {
 	st.events = nil
 	st.items = st.items[:0]
-	st.enc = st.enc[:0]
 	st.tally.reset()
 	st.permanentReason = ""
 	st.logged, st.unlogged, st.unauthorized = 0, 0, false
-	if cap(st.enc) > 64<<20 || cap(st.raw) > 64<<20 {
+	if cap(st.raw) > 64<<20 {
 		return // let a freak push's buffers go
 	}
 	s.states.Put(st)
 }
 
-// deliver posts items as one request and acts on the answer, splitting the
+// sendBatch posts items as one request and acts on the answer, splitting the
 // request when PostHog finds it too large or refuses part of it.
-func (s *Sender) deliver(ctx context.Context, st *sendState, items []item) error {
+func (s *Sender) sendBatch(ctx context.Context, st *sendState, items []item) error {
 	resp, err := s.post(ctx, st, items)
 	if err != nil {
 		return err
@@ -215,10 +213,10 @@ func (s *Sender) deliver(ctx context.Context, st *sendState, items []item) error
 // split delivers items in two halves, stopping at the first error.
 func (s *Sender) split(ctx context.Context, st *sendState, items []item) error {
 	mid := len(items) / 2
-	if err := s.deliver(ctx, st, items[:mid]); err != nil {
+	if err := s.sendBatch(ctx, st, items[:mid]); err != nil {
 		return err
 	}
-	return s.deliver(ctx, st, items[mid:])
+	return s.sendBatch(ctx, st, items[mid:])
 }
 
 // post sends one request. An error means there was no answer.
@@ -252,7 +250,7 @@ func (s *Sender) drop(st *sendState, it *item, reason, msg string, resp response
 	s.logDrop(st, ev, reason, msg, zap.Int("status", resp.status), zap.String("response", resp.message))
 }
 
-func (s *Sender) logDrop(st *sendState, ev *mapping.Event, reason, msg string, fields ...zap.Field) {
+func (s *Sender) logDrop(st *sendState, ev *Event, reason, msg string, fields ...zap.Field) {
 	if st.logged >= maxDropLogs {
 		st.unlogged++
 		return
@@ -261,7 +259,7 @@ func (s *Sender) logDrop(st *sendState, ev *mapping.Event, reason, msg string, f
 	s.log.Warn(msg, append(fields,
 		zap.String("reason", reason),
 		zap.String("rule", ev.Rule),
-		zap.String("event", shorten(ev.Name, maxLoggedName)),
+		zap.String("event", shorten(eventName(ev), maxLoggedName)),
 		zap.String("uuid", string(mapping.AppendUUID(nil, ev.UUID))),
 	)...)
 }

@@ -1,0 +1,84 @@
+package exporter
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/posthogexporter/posthogexporter/internal/metadata"
+)
+
+// telemetryObserve// exporterKey is the attribute that names the exporter instance in every
+// metric of this component, the key exporterhelper's own metrics use
+// (otelcol_exporter_sent_items and the others), so posthog/us and posthog/eu
+// in one collector are told apart, and the two can be joined.
+const exporterKey = "exporter"
+
+// telemetry turns what the exporter and delivery report into the component's
+// metrics, each with the exporter's id.
+type telemetry struct {
+	tb       *metadata.TelemetryBuilder
+	exporter attribute.KeyValue
+
+	uncompressed, compressed metric.AddOption
+}
+
+func newTelemetry(tb *metadata.TelemetryBuilder, id component.ID) *telemetry {
+	exp := attribute.String(exporterKey, id.String())
+	return &telemetry{
+		tb:           tb,
+		exporter:     exp,
+		uncompressed: metric.WithAttributeSet(attribute.NewSet(exp, attribute.String("form", "uncompressed"))),
+		compressed:   metric.WithAttributeSet(attribute.NewSet(exp, attribute.String("form", "compressed"))),
+	}
+}
+
+func (t *telemetry) recordsMatched(ctx context.Context, rule string, n int64) {
+	t.tb.ExporterPosthogRecordsMatched.Add(ctx, n, metric.WithAttributes(t.exporter, attribute.String("rule", rule)))
+}
+
+func (t *telemetry) EventsSent(ctx context.Context, rule string, n int64) {
+	t.tb.ExporterPosthogEventsSent.Add(ctx, n, metric.WithAttributes(t.exporter, attribute.String("rule", rule)))
+}
+
+func (t *telemetry) EventsDropped(ctx context.Context, rule, reason string, n int64) {
+	t.tb.ExporterPosthogEventsDropped.Add(ctx, n,
+		metric.WithAttributes(t.exporter, attribute.String("rule", rule), attribute.String("reason", reason)))
+}
+
+func (t *telemetry) Request(ctx context.Context, outcome string, uncompressed, compressed int64) {
+	t.tb.ExporterPosthogRequests.Add(ctx, 1, metric.WithAttributes(t.exporter, attribute.String("outcome", outcome)))
+	t.tb.ExporterPosthogRequestBytes.Add(ctx, uncompressed, t.uncompressed)
+	t.tb.ExporterPosthogRequestBytes.Add(ctx, compressed, t.compressed)
+}
+
+// logLimiter logs a repeated warning at most once per interval per key, so
+// a rule that fails on every record does not flood the collector's log. The
+// counts are in the metrics; the log says what to fix.
+type logLimiter struct {
+	logger   *zap.Logger
+	interval time.Duration
+	mu       sync.Mutex
+	last     map[string]time.Time
+}
+
+func newLogLimiter(logger *zap.Logger) *logLimiter {
+	return &logLimiter{logger: logger, interval: 10 * time.Second, last: map[string]time.Time{}}
+}
+
+func (l *logLimiter) warn(key, msg string, fields ...zap.Field) {
+	now := time.Now()
+	l.mu.Lock()
+	if t, ok := l.last[key]; ok && now.Sub(t) < l.interval {
+		l.mu.Unlock()
+		return
+	}
+	l.last[key] = now
+	l.mu.Unlock()
+	l.logger.Warn(msg, fields...)
+}
