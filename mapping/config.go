@@ -7,8 +7,8 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 )
 
-// Config is the part of the exporter's configuration that says which spans and
-// log records become PostHog events, and how.
+// Config is the part of the exporter's configuration that says which spans,
+// span events and log records become PostHog events, and how.
 type Config struct {
 	// ErrorMode says what an OTTL evaluation error does: ignore (log, rate
 	// limited, and treat the record as not matching the rule), silent (the
