@@ -132,6 +132,18 @@ func TestUnknownKeysAreErrors(t *testing.T) {
 			"logs:\n  - name: r" + rule + "  - name: s" + rule + "    bogus: 1\n",
 			"logs[1].bogus: unknown key; valid keys here are ",
 		},
+		"span event rule conditon": {
+			"span_events:\n  - name: r" + rule + "    conditon: ['spanevent.name == \"x\"']\n",
+			`span_events[0].conditon: unknown key; did you mean "conditions"?`,
+		},
+		"span_event": {
+			"span_event:\n  - name: r" + rule,
+			`span_event: unknown key; did you mean "span_events"?`,
+		},
+		"in feature_flags": {
+			"feature_flags:\n  dedupe_windw: 1m\n",
+			`feature_flags.dedupe_windw: unknown key; did you mean "dedupe_window"?`,
+		},
 		"default": {
 			"default:\n  distinct_id: ['\"x\"']\n",
 			`default: unknown key; did you mean "defaults"?`,

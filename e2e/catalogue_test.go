@@ -8,12 +8,15 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	otellog "go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/posthogexporter/posthogexporter/internal/demotelemetry"
@@ -45,7 +48,9 @@ type expected struct {
 // TestCatalogueEndToEnd runs the demo service's telemetry through the built
 // collector with testdata/config/tl-engine.yaml, unchanged but for its ports,
 // and checks all 13 events of the brief with their properties, identity and
-// timestamps.
+// timestamps, and the $exception and $feature_flag_called events: one per
+// exception (the unhandled one is recorded on two spans), one per exposure
+// (user-123 evaluates the flag twice).
 func TestCatalogueEndToEnd(t *testing.T) {
 	bin := collectorBin(t)
 	ph := posthogtest.NewServer(posthogtest.WithAPIKey("phc_catalogue"))
@@ -86,8 +91,8 @@ func TestCatalogueEndToEnd(t *testing.T) {
 	for _, w := range want {
 		names[w.name]++
 	}
-	if len(names) != 13 {
-		t.Fatalf("the demo telemetry should cover the 13 events of the brief, covers %d: %v", len(names), names)
+	if len(names) != 15 {
+		t.Fatalf("the demo telemetry should cover the 13 events of the brief, $exception and $feature_flag_called; covers %d: %v", len(names), names)
 	}
 	if len(got) != len(want) {
 		t.Errorf("got %d events, want %d", len(got), len(want))
@@ -106,8 +111,11 @@ func TestCatalogueEndToEnd(t *testing.T) {
 	byKey := map[string]posthogtest.Event{}
 	uuids := map[string]bool{}
 	for _, e := range got {
-		span, _ := e.Properties["$span_id"].(string)
-		byKey[e.Name+"/"+span] = e
+		key := builtKey(e)
+		if _, dup := byKey[key]; dup {
+			t.Errorf("%s sent twice", key)
+		}
+		byKey[key] = e
 		if uuids[e.UUID] {
 			t.Errorf("uuid %s sent twice", e.UUID)
 		}
@@ -143,6 +151,7 @@ func TestCatalogueEndToEnd(t *testing.T) {
 			}
 		}
 	}
+	checkBuiltEvents(t, byKey)
 	// Identity reached the spans that do not carry it: the request's user
 	// and tenant, recorded once on the auth middleware's span.
 	withUser := 0
@@ -234,6 +243,7 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 			add(id, wantEvent{"engine_queued", "engine-" + str(a["engine.id"]), s.EndTime(),
 				map[string]any{"engine_id": a["engine.id"], "queue_name": "engines", "priority": a["engine.priority"], "user_id": a["enduser.id"], "tenant": a["tenant.id"]}})
 		case s.SpanKind() == trace.SpanKindServer:
+			flags := flagsOf(s)
 			user := "anonymous"
 			if u := a["enduser.id"]; u != nil {
 				user = str(u)
@@ -242,9 +252,13 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 			}
 			ip := str(a["client.address"])
 			c := conventions{ip: ip, session: firstOf(a["http.request.header.x-posthog-session-id"]), window: firstOf(a["http.request.header.x-posthog-window-id"])}
-			add(id, wantEvent{"api_request", user, s.EndTime(), map[string]any{
+			p := map[string]any{
 				"endpoint": a["http.route"], "url_path": a["url.path"], "method": a["http.request.method"],
-				"status_code": a["http.response.status_code"], "response_time_ms": durMS, "tenant": a["tenant.id"]}}, c)
+				"status_code": a["http.response.status_code"], "response_time_ms": durMS, "tenant": a["tenant.id"]}
+			for k, v := range flags {
+				p["$feature/"+k] = v // the flags evaluated on the request's span
+			}
+			add(id, wantEvent{"api_request", user, s.EndTime(), p}, c)
 			if code, _ := a["http.response.status_code"].(int64); code >= 500 {
 				add(id, wantEvent{"api_error", user, s.EndTime(), map[string]any{
 					"endpoint": a["http.route"], "method": a["http.request.method"], "status_code": code,
@@ -274,10 +288,17 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 				"user_id": a["enduser.id"], "tenant": a["tenant.id"]}})
 		}
 	}
+	expectBuiltFromSpans(res, want)
 	for _, r := range res.Logs {
 		a := logAttrs(r)
 		traceID = r.TraceID().String()
 		switch {
+		case r.Severity() >= otellog.SeverityError:
+			// A handled exception, logged: $exception, for the service.
+			want["$exception/"+str(a["exception.type"])] = expected{
+				wantEvent:   wantEvent{"$exception", "tl-engine", r.Timestamp(), map[string]any{}},
+				conventions: conventions{traceID: traceID},
+			}
 		case r.EventName() == "rate_limit_exceeded":
 			sum := sha256.Sum256([]byte(str(a["api_key"])))
 			add(r.SpanID(), wantEvent{"rate_limit_exceeded", str(a["enduser.id"]), r.Timestamp(), map[string]any{
@@ -289,6 +310,111 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 		}
 	}
 	return want
+}
+
+// builtKey is how an event is matched to its expectation: by name and the
+// record's span, but $exception by its type (one per exception, whichever
+// span's copy was sent) and $feature_flag_called by its user (one per exposure).
+func builtKey(e posthogtest.Event) string {
+	switch e.Name {
+	case "$exception":
+		list, _ := e.Properties["$exception_list"].([]any)
+		if len(list) > 0 {
+			if first, ok := list[0].(map[string]any); ok {
+				return e.Name + "/" + str(first["type"])
+			}
+		}
+		return e.Name + "/?"
+	case "$feature_flag_called":
+		return e.Name + "/" + e.DistinctID
+	}
+	span, _ := e.Properties["$span_id"].(string)
+	return e.Name + "/" + span
+}
+
+// flagsOf is what the flag evaluations recorded on s said: key -> variant.
+func flagsOf(s sdktrace.ReadOnlySpan) map[string]any {
+	out := map[string]any{}
+	for _, ev := range s.Events() {
+		if ev.Name != "feature_flag.evaluation" {
+			continue
+		}
+		a := attrs(ev.Attributes)
+		out[str(a["feature_flag.key"])] = a["feature_flag.result.variant"]
+	}
+	return out
+}
+
+// expectBuiltFromSpans adds the $exception of each exception recorded on
+// spans (the first copy, as spans are exported in the order they end) and
+// the $feature_flag_called of each first exposure.
+func expectBuiltFromSpans(res *demotelemetry.Result, want map[string]expected) {
+	users := map[trace.TraceID]any{} // trace_context gives the caller to every span of the request
+	for _, s := range res.Spans {
+		if u, ok := attrs(s.Attributes())["enduser.id"]; ok {
+			users[s.SpanContext().TraceID()] = u
+		}
+	}
+	for _, s := range res.Spans {
+		a := attrs(s.Attributes())
+		if _, own := a["enduser.id"]; !own {
+			a["enduser.id"] = users[s.SpanContext().TraceID()]
+		}
+		c := conventions{
+			traceID: s.SpanContext().TraceID().String(),
+			session: firstOf(a["http.request.header.x-posthog-session-id"]),
+			window:  firstOf(a["http.request.header.x-posthog-window-id"]),
+		}
+		for _, ev := range s.Events() {
+			ea := attrs(ev.Attributes)
+			switch ev.Name {
+			case "exception":
+				key := "$exception/" + str(ea["exception.type"])
+				if _, seen := want[key]; !seen {
+					want[key] = expected{wantEvent{"$exception", str(a["enduser.id"]), ev.Time, map[string]any{}}, c}
+				}
+			case "feature_flag.evaluation":
+				user := str(ea["feature_flag.context.id"])
+				key := "$feature_flag_called/" + user
+				if _, seen := want[key]; !seen {
+					variant := ea["feature_flag.result.variant"]
+					want[key] = expected{wantEvent{"$feature_flag_called", user, ev.Time, map[string]any{
+						"$feature_flag": ea["feature_flag.key"], "$feature_flag_response": variant,
+						"$feature/" + str(ea["feature_flag.key"]): variant}}, c}
+				}
+			}
+		}
+	}
+}
+
+// checkBuiltEvents checks what the exporter built for Error Tracking: the
+// thrown exception escaped its handler, the logged one was handled, and
+// both have the frames of their Go stacks.
+func checkBuiltEvents(t *testing.T, byKey map[string]posthogtest.Event) {
+	t.Helper()
+	for key, handled := range map[string]bool{"$exception/TimeoutError": false, "$exception/ConnectionRefusedError": true} {
+		e, ok := byKey[key]
+		if !ok {
+			continue // reported already
+		}
+		list, _ := e.Properties["$exception_list"].([]any)
+		if len(list) != 1 {
+			t.Errorf("%s: $exception_list %v", key, e.Properties["$exception_list"])
+			continue
+		}
+		item, _ := list[0].(map[string]any)
+		mech, _ := item["mechanism"].(map[string]any)
+		st, _ := item["stacktrace"].(map[string]any)
+		frames, _ := st["frames"].([]any)
+		if mech["handled"] != handled || mech["type"] != "generic" || st["type"] != "raw" || len(frames) == 0 {
+			t.Errorf("%s: mechanism %v, stacktrace %v", key, mech, st)
+			continue
+		}
+		last, _ := frames[len(frames)-1].(map[string]any)
+		if last["lang"] != "go" || last["platform"] != "custom" || !strings.HasSuffix(str(last["function"]), ".Emit") {
+			t.Errorf("%s: the throwing frame is %v, want the demo's Emit", key, last)
+		}
+	}
 }
 
 func attrs(kvs []attribute.KeyValue) map[string]any {

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posthogexporter/posthogexporter/exporter/internal/delivery"
+	"github.com/posthogexporter/posthogexporter/internal/exposure"
 	"github.com/posthogexporter/posthogexporter/internal/metadata"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
@@ -45,6 +46,7 @@ type posthogExporter struct {
 	upgrade   upgradeLog
 	sender    *delivery.Sender
 	dryRun    *dryRunLog // nil unless dry_run
+	exposures *exposure.Set
 }
 
 func newPostHogExporter(cfg Config, set exporter.Settings) (*posthogExporter, error) {
@@ -62,6 +64,7 @@ func newPostHogExporter(cfg Config, set exporter.Settings) (*posthogExporter, er
 		mapper:    mapper,
 		telemetry: newTelemetry(tb, set.ID),
 		warnings:  newLogLimiter(set.Logger),
+		exposures: newExposures(cfg.Mapping, nil),
 	}
 	e.upgrade.logger = set.Logger
 	if cfg.DryRun {
@@ -123,7 +126,7 @@ func queueConfig(cfg Config) configoptional.Optional[exporterhelper.QueueBatchCo
 
 func (e *posthogExporter) start(ctx context.Context, host component.Host) error {
 	if !e.cfg.Mapping.HasRules() {
-		e.settings.Logger.Warn("No spans or logs rules are configured: this exporter will send nothing to PostHog. Add rules under `spans:` or `logs:`.")
+		e.settings.Logger.Warn("No spans, span_events or logs rules are configured: this exporter will send nothing to PostHog. Add rules under `spans:`, `span_events:` or `logs:`.")
 	}
 	if e.dryRun != nil {
 		e.settings.Logger.Warn("dry_run is on: events are mapped and counted, and logged (a few every 10s), but nothing is sent to PostHog.")
@@ -191,6 +194,7 @@ func (e *posthogExporter) toRequest(ctx context.Context, res *mapping.Result, ma
 		return nil, consumererror.NewPermanent(fmt.Errorf("mapping records to PostHog events: %w", mapErr))
 	}
 	e.recordStats(ctx, res.Stats)
+	e.dropRepeatedExposures(ctx, res)
 	if len(res.Events) == 0 {
 		return newEventsRequest(nil), nil
 	}

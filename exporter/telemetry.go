@@ -13,7 +13,7 @@ import (
 	"github.com/posthogexporter/posthogexporter/internal/metadata"
 )
 
-// telemetryObserve// exporterKey is the attribute that names the exporter instance in every
+// exporterKey is the attribute that names the exporter instance in every
 // metric of this component, the key exporterhelper's own metrics use
 // (otelcol_exporter_sent_items and the others), so posthog/us and posthog/eu
 // in one collector are told apart, and the two can be joined.

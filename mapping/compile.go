@@ -10,6 +10,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottllog"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspan"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspanevent"
 	"go.opentelemetry.io/collector/component"
 	"go.uber.org/zap"
 )
@@ -18,9 +19,14 @@ import (
 type compiled struct {
 	spans []*rule[*ottlspan.TransformContext]
 	logs  []*rule[*ottllog.TransformContext]
+	// spanEvents are the span_events rules.
+	spanEvents []*rule[*ottlspanevent.TransformContext]
 
 	// The attribute keys the conditions of each signal require, for the prefilter.
-	spanAttrs, logAttrs *attrIndex
+	spanAttrs, logAttrs, spanEventAttrs *attrIndex
+
+	// The rules' ids, in order, as Result.Stats names them.
+	spanIDs, logIDs, spanEventIDs []string
 }
 
 func nopTelemetry() component.TelemetrySettings {
@@ -39,6 +45,7 @@ func compile(cfg *Config, set component.TelemetrySettings) (*compiled, error) {
 	if err := checkRuleNames(cfg); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, checkFeatureFlags(&cfg.FeatureFlags))
 	for _, k := range sortedKeys(cfg.Defaults.Properties) {
 		if _, owned := ownedKeys[k]; owned {
 			errs = append(errs, fmt.Errorf("defaults: %w", ownedKeyErr("properties", k)))
@@ -54,7 +61,12 @@ func compile(cfg *Config, set component.TelemetrySettings) (*compiled, error) {
 		return nil, fmt.Errorf("creating the log OTTL parser: %w", err)
 	}
 
-	c := compiled{spanAttrs: &attrIndex{}, logAttrs: &attrIndex{}}
+	spanEventParser, err := newSpanEventParser(set)
+	if err != nil {
+		return nil, fmt.Errorf("creating the span event OTTL parser: %w", err)
+	}
+
+	c := compiled{spanAttrs: &attrIndex{}, logAttrs: &attrIndex{}, spanEventAttrs: &attrIndex{}}
 	spanCompiler := newCompiler(&spanParser, "span", cfg, c.spanAttrs)
 	for i := range cfg.Spans {
 		r, err := spanCompiler.rule(&cfg.Spans[i], ruleID("spans", i, cfg.Spans[i].Name), describeRule("spans", i, cfg.Spans[i].Name), true)
@@ -67,11 +79,19 @@ func compile(cfg *Config, set component.TelemetrySettings) (*compiled, error) {
 		errs = append(errs, err)
 		c.logs = append(c.logs, r)
 	}
+	eventCompiler := newCompiler(&spanEventParser, signalSpanEvent, cfg, c.spanEventAttrs)
+	for i := range cfg.SpanEvents {
+		r, err := eventCompiler.rule(&cfg.SpanEvents[i], ruleID("span_events", i, cfg.SpanEvents[i].Name), describeRule("span_events", i, cfg.SpanEvents[i].Name), false)
+		errs = append(errs, err)
+		c.spanEvents = append(c.spanEvents, r)
+	}
 	errs = append(errs, spanCompiler.defaultErrs...)
 	errs = append(errs, logCompiler.defaultErrs...)
+	errs = append(errs, eventCompiler.defaultErrs...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	c.spanIDs, c.logIDs, c.spanEventIDs = ruleIDs(c.spans), ruleIDs(c.logs), ruleIDs(c.spanEvents)
 	return &c, nil
 }
 
@@ -110,6 +130,27 @@ func checkRuleNames(cfg *Config) error {
 	}
 	check("spans", cfg.Spans)
 	check("logs", cfg.Logs)
+	check("span_events", cfg.SpanEvents)
+	return errors.Join(errs...)
+}
+
+// signalSpanEvent is the span event rules' OTTL context name: the prefix
+// of their paths (spanevent.name, spanevent.attributes[...]).
+const signalSpanEvent = "spanevent"
+
+func checkFeatureFlags(f *FeatureFlags) error {
+	var errs []error
+	if f.DedupeWindow < 0 {
+		errs = append(errs, fmt.Errorf("feature_flags: dedupe_window: %s is negative; use 0 to send every evaluation, or a duration such as 1h", f.DedupeWindow))
+	}
+	if f.MaxEntries < 0 {
+		errs = append(errs, fmt.Errorf("feature_flags: max_entries: %d is negative; it bounds the exposures remembered (default %d)", f.MaxEntries, DefaultFlagMaxEntries))
+	}
+	for i, p := range f.Providers {
+		if p == "" {
+			errs = append(errs, fmt.Errorf("feature_flags: providers[%d]: empty; name a provider as feature_flag.provider.name records it", i))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -124,10 +165,18 @@ type compiler[K any] struct {
 	failed      map[string]bool
 	defaultErrs []error
 	attrs       *attrIndex
+	providers   map[string]bool
 }
 
 func newCompiler[K any](p *ottl.Parser[K], signal string, cfg *Config, attrs *attrIndex) *compiler[K] {
-	return &compiler[K]{parser: p, signal: signal, defaults: &cfg.Defaults, geoip: cfg.GeoIP, cache: map[string]*ottl.ValueExpression[K]{}, failed: map[string]bool{}, attrs: attrs}
+	var providers map[string]bool
+	for _, p := range cfg.FeatureFlags.Providers {
+		if providers == nil {
+			providers = map[string]bool{}
+		}
+		providers[p] = true
+	}
+	return &compiler[K]{parser: p, signal: signal, defaults: &cfg.Defaults, geoip: cfg.GeoIP, cache: map[string]*ottl.ValueExpression[K]{}, failed: map[string]bool{}, attrs: attrs, providers: providers}
 }
 
 // defaultExpr parses an expression of the defaults in this signal's context.
@@ -153,7 +202,7 @@ func (c *compiler[K]) defaultExpr(field, expr string) (*ottl.ValueExpression[K],
 // is. The functions run in the order written (Go evaluates arguments left to
 // right): identityEvent reads the person_profiles that personProfiles resolved.
 func (c *compiler[K]) rule(r *Rule, id, where string, isSpan bool) (*rule[K], error) {
-	out := &rule[K]{id: id, seed: uuidSeed(c.signal, id), geoipDisable: !c.geoip}
+	out := &rule[K]{id: id, seed: uuidSeed(c.signal, id), geoipDisable: !c.geoip, providers: c.providers}
 	err := errors.Join(
 		c.eventName(r, out),
 		c.conditions(r, out),
@@ -221,6 +270,7 @@ func (c *compiler[K]) distinctID(r *Rule, out *rule[K]) error {
 		}
 		return nil
 	}
+	out.ownDistinctID = true
 	var errs []error
 	for i, s := range r.DistinctID {
 		e, err := c.parser.ParseValueExpression(s)
@@ -239,7 +289,7 @@ func timestamp[K any](r *Rule, out *rule[K], isSpan bool) error {
 		return nil
 	}
 	if !isSpan {
-		return fieldErr("timestamp", errors.New("only span rules choose a timestamp; log events use the record's time"))
+		return fieldErr("timestamp", errors.New("only span rules choose a timestamp; log and span event rules use the record's time"))
 	}
 	if r.Timestamp != TimestampStart {
 		return fieldErr("timestamp", fmt.Errorf("%q is not one of start, end", r.Timestamp))

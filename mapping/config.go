@@ -2,12 +2,13 @@ package mapping
 
 import (
 	"errors"
+	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 )
 
-// Config is the part of the exporter's configuration that says which spans and
-// log records become PostHog events, and how.
+// Config is the part of the exporter's configuration that says which spans,
+// span events and log records become PostHog events, and how.
 type Config struct {
 	// ErrorMode says what an OTTL evaluation error does: ignore (log, rate
 	// limited, and treat the record as not matching the rule), silent (the
@@ -25,7 +26,38 @@ type Config struct {
 
 	Spans []Rule `mapstructure:"spans"`
 	Logs  []Rule `mapstructure:"logs"`
+	// SpanEvents are rules on the events recorded on spans (exceptions,
+	// feature flag evaluations, ...), in OTTL's span event context.
+	SpanEvents []Rule `mapstructure:"span_events"`
+
+	// FeatureFlags tunes the $feature_flag_called events rules build.
+	FeatureFlags FeatureFlags `mapstructure:"feature_flags"`
 }
+
+// FeatureFlags says which flag evaluations become $feature_flag_called
+// events, and how often.
+type FeatureFlags struct {
+	// DedupeWindow: an exposure of the same (distinct_id, flag, response)
+	// is sent once per window, as PostHog's SDKs send it once per process.
+	// Repeats are counted as dropped (feature_flag_repeat), not sent. 0 sends
+	// every evaluation.
+	DedupeWindow time.Duration `mapstructure:"dedupe_window"`
+	// MaxEntries bounds the exposures remembered for DedupeWindow; when
+	// full, the oldest is forgotten (and a repeat of it sent again).
+	MaxEntries int `mapstructure:"max_entries"`
+	// Providers, when set, keeps only evaluations whose
+	// feature_flag.provider.name is one of these; the others are counted as
+	// dropped (feature_flag_provider).
+	Providers []string `mapstructure:"providers"`
+}
+
+// Defaults of the feature_flags block.
+const (
+	DefaultFlagDedupeWindow = time.Hour
+	// DefaultFlagMaxEntries is posthog-go's cache of reported flags; a full
+	// set holds about 21 MB (internal/exposure).
+	DefaultFlagMaxEntries = 300_000
+)
 
 // Defaults are shared by every rule: distinct_id is replaced by a rule's own
 // chain, properties and groups are overridden key by key.
@@ -53,9 +85,12 @@ type Rule struct {
 	// non-empty value wins. Without one here or under defaults, the built-in
 	// chain reads posthog.distinct_id, http.request.header.x-posthog-distinct-id,
 	// user.id and enduser.id on the record, then on its resource.
+	// A $feature_flag_called rule without a chain of its own uses the
+	// evaluation's feature_flag.context.id first, whatever the defaults say.
 	DistinctID []string `mapstructure:"distinct_id"`
 
-	// Timestamp, for span rules, is "start" or "end" (the default).
+	// Timestamp, for span rules, is "start" or "end" (the default). Log
+	// and span event rules use the record's own time.
 	Timestamp string `mapstructure:"timestamp"`
 
 	// Attributes and ResourceAttributes are copied as properties under their own keys.
@@ -85,7 +120,10 @@ const DefaultErrorMode = ottl.IgnoreError
 
 // NewDefaultConfig returns a Config with no rules and the default error mode.
 func NewDefaultConfig() Config {
-	return Config{ErrorMode: DefaultErrorMode}
+	return Config{
+		ErrorMode:    DefaultErrorMode,
+		FeatureFlags: FeatureFlags{DedupeWindow: DefaultFlagDedupeWindow, MaxEntries: DefaultFlagMaxEntries},
+	}
 }
 
 // Validate parses every OTTL string of the configuration, so a bad rule fails
@@ -97,7 +135,7 @@ func (c *Config) Validate() error {
 
 // HasRules reports whether any rule is configured: without rules the exporter sends nothing.
 func (c *Config) HasRules() bool {
-	return len(c.Spans)+len(c.Logs) > 0
+	return len(c.Spans)+len(c.Logs)+len(c.SpanEvents) > 0
 }
 
 var errNoEvent = errors.New(`set exactly one of "event" or "event_expression"`)

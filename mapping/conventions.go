@@ -24,8 +24,8 @@ const (
 	GeoIPDisableKey = "$geoip_disable"
 )
 
-// Attributes the built-in conventions read, on the record first and then on
-// its resource. Header attributes are how HTTP server instrumentations record
+// Attributes the built-in conventions read, on the record first, then (for a
+// span event) on its span, then on its resource. Header attributes are how HTTP server instrumentations record
 // the headers posthog-js adds to a page's requests (a string array each):
 // with the header's name as it is (the semantic conventions, Java, what Go
 // middleware writes) or with "_" for "-" (Node's headersToSpanAttributes,
@@ -89,15 +89,12 @@ func ownedKeyErr(field, key string) error {
 	return fmt.Errorf("%s[%q]: the exporter writes this key itself; %s", field, key, ownedKeys[key])
 }
 
-// firstString returns the first non-empty string among keys on attrs, then
-// among keys on resource.
-func firstString(attrs, resource pcommon.Map, keys []string) string {
-	for _, m := range [2]pcommon.Map{attrs, resource} {
-		for _, k := range keys {
-			if v, ok := m.Get(k); ok {
-				if s, ok := valueString(v); ok && s != "" {
-					return s
-				}
+// firstString returns the first non-empty string among keys on attrs.
+func firstString(attrs pcommon.Map, keys []string) string {
+	for _, k := range keys {
+		if v, ok := attrs.Get(k); ok {
+			if s, ok := valueString(v); ok && s != "" {
+				return s
 			}
 		}
 	}

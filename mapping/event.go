@@ -66,6 +66,14 @@ type Event struct {
 	// Lib and LibVersion become $lib and $lib_version.
 	Lib        string
 	LibVersion string
+
+	// Exposure, on a $feature_flag_called event, is the flag and response
+	// it exposes the user to: the exporter sends one per distinct_id,
+	// flag and response in feature_flags.dedupe_window. Nil otherwise.
+	Exposure *FlagExposure
+
+	// exception: the uuid is the trace's exception's (exceptionUUID).
+	exception bool
 }
 
 // Property is one key and its value in an event's properties.

@@ -6,6 +6,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottllog"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspan"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspanevent"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -15,8 +16,7 @@ import (
 // `posthog-rules explain` reports it.
 type RecordKind string
 
-// Record kinds. Span events are not mapped yet: KindSpanEvent is reserved
-// for their rules.
+// Record kinds: spans, log records, and the events recorded on spans.
 const (
 	KindSpan      RecordKind = "span"
 	KindLog       RecordKind = "log"
@@ -56,9 +56,10 @@ type FailedTerm struct {
 // exporter uses, and says for each rule what happened and why. It is for
 // tools, not for the exporter's hot path: it copies every record.
 type Explainer struct {
-	mapper *Mapper
-	spans  []conditionTerms[*ottlspan.TransformContext]
-	logs   []conditionTerms[*ottllog.TransformContext]
+	mapper     *Mapper
+	spans      []conditionTerms[*ottlspan.TransformContext]
+	logs       []conditionTerms[*ottllog.TransformContext]
+	spanEvents []conditionTerms[*ottlspanevent.TransformContext]
 }
 
 // conditionTerms holds, for one rule, the `and` terms of each condition, parsed.
@@ -94,6 +95,13 @@ func NewExplainer(cfg *Config, lib Library, set component.TelemetrySettings) (*E
 	for i := range cfg.Logs {
 		x.logs = append(x.logs, parseTerms(&lp, cfg.Logs[i].Conditions))
 	}
+	ep, err := newSpanEventParser(set)
+	if err != nil {
+		return nil, err
+	}
+	for i := range cfg.SpanEvents {
+		x.spanEvents = append(x.spanEvents, parseTerms(&ep, cfg.SpanEvents[i].Conditions))
+	}
 	return x, nil
 }
 
@@ -104,6 +112,8 @@ func (x *Explainer) Rules(kind RecordKind) []string {
 		return x.mapper.SpanRules()
 	case KindLog:
 		return x.mapper.LogRules()
+	case KindSpanEvent:
+		return x.mapper.SpanEventRules()
 	}
 	return nil
 }
@@ -126,8 +136,41 @@ func parseTerms[K any](p *ottl.Parser[K], conditions []string) conditionTerms[K]
 	return out
 }
 
-// Span explains the span rules for one span.
+// Span explains the span rules for one span (not those of its events: see SpanEvent).
 func (x *Explainer) Span(ctx context.Context, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span) []Outcome {
+	nrs, nss, nspan := copySpan(rs, ss, span)
+	res := &Result{}
+	resetResult(res, x.mapper.rules.spanIDs, nil)
+	// Cannot fail: the explainer's mapper ignores errors, and reports them in Stats.
+	_ = x.mapper.mapSpan(ctx, nrs, nss, nspan, res)
+	out := outcomes(res)
+	tCtx := ottlspan.NewTransformContext(nrs, nss, nspan)
+	defer tCtx.Close()
+	explainFailures(ctx, out, x.spans, tCtx)
+	return out
+}
+
+// SpanEvent explains the span_events rules for the index-th event of span.
+func (x *Explainer) SpanEvent(ctx context.Context, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span, index int) []Outcome {
+	if index < 0 || index >= span.Events().Len() {
+		return nil
+	}
+	nrs, nss, nspan := copySpan(rs, ss, span)
+	se := nspan.Events().At(index)
+	res := &Result{}
+	resetResult(res, x.mapper.rules.spanIDs, x.mapper.rules.spanEventIDs)
+	_ = x.mapper.mapSpanEvent(ctx, nrs, nss, nspan, se, index, res)
+	res.Stats = res.Stats[len(x.mapper.rules.spanIDs):]
+	out := outcomes(res)
+	tCtx := ottlspanevent.NewTransformContext(nrs, nss, nspan, se, ottlspanevent.WithEventIndex(int64(index)))
+	defer tCtx.Close()
+	explainFailures(ctx, out, x.spanEvents, tCtx)
+	return out
+}
+
+// copySpan copies a span, with its events, resource and scope, so that the
+// outcomes of explaining it do not point into the caller's pdata.
+func copySpan(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span) (ptrace.ResourceSpans, ptrace.ScopeSpans, ptrace.Span) {
 	td := ptrace.NewTraces()
 	nrs := td.ResourceSpans().AppendEmpty()
 	rs.Resource().CopyTo(nrs.Resource())
@@ -137,15 +180,7 @@ func (x *Explainer) Span(ctx context.Context, rs ptrace.ResourceSpans, ss ptrace
 	nss.SetSchemaUrl(ss.SchemaUrl())
 	nspan := nss.Spans().AppendEmpty()
 	span.CopyTo(nspan)
-
-	res := &Result{}
-	// Cannot fail: the explainer's mapper ignores errors, and reports them in Stats.
-	_ = x.mapper.MapTraces(ctx, td, res)
-	out := outcomes(res)
-	tCtx := ottlspan.NewTransformContext(nrs, nss, nspan)
-	defer tCtx.Close()
-	explainFailures(ctx, out, x.spans, tCtx)
-	return out
+	return nrs, nss, nspan
 }
 
 // Log explains the log rules for one log record.

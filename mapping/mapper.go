@@ -3,10 +3,12 @@ package mapping
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottllog"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspan"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspanevent"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -53,10 +55,11 @@ func NewMapper(cfg *Config, lib Library, set component.TelemetrySettings) (*Mapp
 	return &Mapper{rules: c, errorMode: cfg.ErrorMode, lib: lib}, nil
 }
 
-// SpanRules and LogRules name the rules of each signal, in config order, as
-// Result.Stats and Event.Rule name them.
-func (m *Mapper) SpanRules() []string { return ruleIDs(m.rules.spans) }
-func (m *Mapper) LogRules() []string  { return ruleIDs(m.rules.logs) }
+// SpanRules, SpanEventRules and LogRules name the rules of each list, in
+// config order, as Result.Stats and Event.Rule name them.
+func (m *Mapper) SpanRules() []string      { return slices.Clone(m.rules.spanIDs) }
+func (m *Mapper) SpanEventRules() []string { return slices.Clone(m.rules.spanEventIDs) }
+func (m *Mapper) LogRules() []string       { return slices.Clone(m.rules.logIDs) }
 
 func ruleIDs[K any](rules []*rule[K]) []string {
 	out := make([]string, len(rules))
@@ -69,11 +72,15 @@ func ruleIDs[K any](rules []*rule[K]) []string {
 // Result is what one call of MapTraces or MapLogs produced.
 type Result struct {
 	Events []Event
-	// Stats has one entry per rule of the signal, in config order.
+	// Stats has one entry per rule of the signal, in config order: for
+	// traces, the spans rules and then the span_events rules.
 	Stats []RuleStats
 
 	// arena holds the property lists of Events.
 	arena []Property
+	// exceptions are the uuids of the $exception events of this call, so
+	// that an exception recorded on several spans is sent once.
+	exceptions map[[16]byte]struct{}
 }
 
 // RuleStats counts, for one rule, the records it matched and the events it
@@ -107,21 +114,29 @@ func (r *Result) Clear() {
 	r.Events = r.Events[:0]
 	clear(r.arena)
 	r.arena = r.arena[:0]
+	clear(r.exceptions)
 }
 
-// reset empties res for a new call, keeping its memory.
-func resetResult[K any](res *Result, rules []*rule[K]) {
+// resetResult empties res for a new call, keeping its memory, with one
+// entry of Stats per rule of the lists a and then b.
+func resetResult(res *Result, a, b []string) {
 	res.Clear()
-	if cap(res.Stats) < len(rules) {
-		res.Stats = make([]RuleStats, len(rules))
+	n := len(a) + len(b)
+	if cap(res.Stats) < n {
+		res.Stats = make([]RuleStats, n)
 	}
-	res.Stats = res.Stats[:len(rules)]
-	for i, r := range rules {
-		res.Stats[i] = RuleStats{Rule: r.id}
+	stats := res.Stats[:n]
+	for i, id := range a {
+		stats[i] = RuleStats{Rule: id}
 	}
+	for i, id := range b {
+		stats[len(a)+i] = RuleStats{Rule: id}
+	}
+	res.Stats = stats
 }
 
-// MapTraces evaluates every span rule against every span, into res (emptied
+// MapTraces evaluates every span rule against every span, and every
+// span_events rule against every event of every span, into res (emptied
 // first, so one Result can serve many calls). With error_mode propagate, the
 // first evaluation error is returned and res must not be sent.
 func (m *Mapper) MapTraces(ctx context.Context, td ptrace.Traces, res *Result) error {
@@ -129,11 +144,11 @@ func (m *Mapper) MapTraces(ctx context.Context, td ptrace.Traces, res *Result) e
 }
 
 // MapTracesExcept maps as MapTraces does, passing over the spans for which
-// skip (when not nil) returns true: the spans the exporter holds back to map
-// later, once their trace has arrived.
+// skip (when not nil) returns true, and their span events: the spans the
+// exporter holds back to map later, once their trace has arrived.
 func (m *Mapper) MapTracesExcept(ctx context.Context, td ptrace.Traces, res *Result, skip func(ptrace.Span) bool) error {
-	resetResult(res, m.rules.spans)
-	if len(m.rules.spans) == 0 {
+	resetResult(res, m.rules.spanIDs, m.rules.spanEventIDs)
+	if len(m.rules.spans)+len(m.rules.spanEvents) == 0 {
 		return nil
 	}
 	for _, rs := range td.ResourceSpans().All() {
@@ -142,22 +157,16 @@ func (m *Mapper) MapTracesExcept(ctx context.Context, td ptrace.Traces, res *Res
 				if skip != nil && skip(span) {
 					continue
 				}
-				rec := record{
-					attributes:         span.Attributes(),
-					resourceAttributes: rs.Resource().Attributes(),
-					traceID:            span.TraceID(),
-					spanID:             span.SpanID(),
-					start:              timeOf(span.StartTimestamp()),
-					end:                timeOf(span.EndTimestamp()),
-					rs:                 rs,
-					ss:                 ss,
-					span:               span,
-				}
-				tCtx := ottlspan.NewTransformContext(rs, ss, span)
-				err := applyRules(ctx, m, m.rules.spans, m.rules.spanAttrs, tCtx, &rec, res)
-				tCtx.Close()
-				if err != nil {
+				if err := m.mapSpan(ctx, rs, ss, span, res); err != nil {
 					return err
+				}
+				if len(m.rules.spanEvents) == 0 {
+					continue
+				}
+				for i, se := range span.Events().All() {
+					if err := m.mapSpanEvent(ctx, rs, ss, span, se, i, res); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -165,9 +174,59 @@ func (m *Mapper) MapTracesExcept(ctx context.Context, td ptrace.Traces, res *Res
 	return nil
 }
 
+func (m *Mapper) mapSpan(ctx context.Context, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span, res *Result) error {
+	if len(m.rules.spans) == 0 {
+		return nil
+	}
+	rec := record{
+		attributes:         span.Attributes(),
+		resourceAttributes: rs.Resource().Attributes(),
+		traceID:            span.TraceID(),
+		spanID:             span.SpanID(),
+		start:              timeOf(span.StartTimestamp()),
+		end:                timeOf(span.EndTimestamp()),
+		rs:                 rs,
+		ss:                 ss,
+		span:               span,
+	}
+	tCtx := ottlspan.NewTransformContext(rs, ss, span)
+	defer tCtx.Close()
+	return applyRules(ctx, m, m.rules.spans, m.rules.spanAttrs, tCtx, &rec, res.Stats, res)
+}
+
+// mapSpanEvent runs the span_events rules on the index-th event of span.
+// Their stats follow those of the spans rules.
+func (m *Mapper) mapSpanEvent(ctx context.Context, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span, se ptrace.SpanEvent, index int, res *Result) error {
+	t := timeOf(se.Timestamp())
+	rec := record{
+		attributes:         se.Attributes(),
+		spanAttributes:     span.Attributes(),
+		hasSpanAttributes:  true,
+		resourceAttributes: rs.Resource().Attributes(),
+		traceID:            span.TraceID(),
+		spanID:             span.SpanID(),
+		start:              t,
+		end:                t,
+		rs:                 rs,
+		ss:                 ss,
+		span:               span,
+		isSpanEvent:        true,
+		spanEvent:          se,
+		eventIndex:         index,
+	}
+	if !m.noPrefilter && !anyMayMatch(m.rules.spanEvents, &rec, m.rules.spanEventAttrs) {
+		// Most span events are no rule's: skip the OTTL context, whose
+		// event index costs an allocation.
+		return nil
+	}
+	tCtx := ottlspanevent.NewTransformContext(rs, ss, span, se, ottlspanevent.WithEventIndex(int64(index)))
+	defer tCtx.Close()
+	return applyRules(ctx, m, m.rules.spanEvents, m.rules.spanEventAttrs, tCtx, &rec, res.Stats[len(m.rules.spans):], res)
+}
+
 // MapLogs evaluates every log rule against every log record, as MapTraces does for spans.
 func (m *Mapper) MapLogs(ctx context.Context, ld plog.Logs, res *Result) error {
-	resetResult(res, m.rules.logs)
+	resetResult(res, m.rules.logIDs, nil)
 	if len(m.rules.logs) == 0 {
 		return nil
 	}
@@ -191,7 +250,7 @@ func (m *Mapper) MapLogs(ctx context.Context, ld plog.Logs, res *Result) error {
 					lr:                 lr,
 				}
 				tCtx := ottllog.NewTransformContext(rl, sl, lr)
-				err := applyRules(ctx, m, m.rules.logs, m.rules.logAttrs, tCtx, &rec, res)
+				err := applyRules(ctx, m, m.rules.logs, m.rules.logAttrs, tCtx, &rec, res.Stats, res)
 				tCtx.Close()
 				if err != nil {
 					return err
@@ -202,14 +261,43 @@ func (m *Mapper) MapLogs(ctx context.Context, ld plog.Logs, res *Result) error {
 	return nil
 }
 
+// anyMayMatch reports whether the prefilter lets some rule's condition be
+// evaluated on rec: when it does not, no rule matches and none fails.
+func anyMayMatch[K any](rules []*rule[K], rec *record, ix *attrIndex) bool {
+	for _, r := range rules {
+		if len(r.conditions) == 0 {
+			return true
+		}
+		for i := range r.filters {
+			if r.filters[i].pass(rec, ix) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// firstException reports DropDuplicateException when an $exception of
+// this uuid was already mapped in this call.
+func (r *Result) firstException(uuid [16]byte) (DropReason, error) {
+	if _, seen := r.exceptions[uuid]; seen {
+		return DropDuplicateException, errDropped
+	}
+	if r.exceptions == nil {
+		r.exceptions = map[[16]byte]struct{}{}
+	}
+	r.exceptions[uuid] = struct{}{}
+	return "", nil
+}
+
 // applyRules runs every rule against one record. A rule's failure touches
 // only that rule's event for this record, unless error_mode is propagate.
-func applyRules[K any](ctx context.Context, m *Mapper, rules []*rule[K], ix *attrIndex, tCtx K, rec *record, res *Result) error {
+func applyRules[K any](ctx context.Context, m *Mapper, rules []*rule[K], ix *attrIndex, tCtx K, rec *record, stats []RuleStats, res *Result) error {
 	if m.noPrefilter {
 		ix = nil
 	}
 	for i, r := range rules {
-		stats := &res.Stats[i]
+		stats := &stats[i]
 		ok, err := r.matches(ctx, tCtx, rec, ix)
 		if err != nil {
 			if m.errorMode == ottl.PropagateError {
@@ -224,6 +312,9 @@ func applyRules[K any](ctx context.Context, m *Mapper, rules []*rule[K], ix *att
 		res.Events = append(res.Events, Event{Lib: m.lib.Name, LibVersion: m.lib.Version})
 		ev := &res.Events[len(res.Events)-1]
 		reason, err := r.build(ctx, tCtx, rec, ev, &res.arena)
+		if reason == "" && ev.exception {
+			reason, err = res.firstException(ev.UUID)
+		}
 		if reason == "" {
 			continue
 		}

@@ -181,3 +181,35 @@ func BenchmarkMapLogNoMatch(b *testing.B) {
 func BenchmarkMapLogOneMatch(b *testing.B) {
 	benchMap(b, mapLog(benchMapper(b, "log"), benchLog("rate_limit_exceeded")), wantEvents(1), true)
 }
+
+// spanEventRules are the span rules of benchRules plus the span_events rules
+// of the demo's configuration (exceptions and flag evaluations).
+const spanEventRules = `
+span_events:
+  - name: exceptions
+    event: $exception
+    conditions: ['spanevent.name == "exception"']
+  - name: flags
+    event: $feature_flag_called
+    conditions: ['spanevent.name == "feature_flag.evaluation"']
+`
+
+// BenchmarkMapSpanEventsNoMatch is BenchmarkMapSpanNoMatch's span with
+// three events no span_events rule takes: the cost of span_events rules on
+// spans that record other events.
+func BenchmarkMapSpanEventsNoMatch(b *testing.B) {
+	var raw map[string]any
+	require.NoError(b, yaml.Unmarshal([]byte(benchRules("span")+spanEventRules), &raw))
+	cfg := NewDefaultConfig()
+	require.NoError(b, confmap.NewFromStringMap(raw).Unmarshal(&cfg))
+	m, err := NewMapper(&cfg, testLibrary, nopTelemetry())
+	require.NoError(b, err)
+	td := benchSpan("cache.get")
+	span := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	for _, name := range []string{"cache.miss", "db.query", "retry"} {
+		e := span.Events().AppendEmpty()
+		e.SetName(name)
+		e.Attributes().PutStr("detail", "x")
+	}
+	benchMap(b, mapSpan(m, td), wantEvents(0), false)
+}

@@ -4,6 +4,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottllog"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspan"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspanevent"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/ottlfuncs"
 	"go.opentelemetry.io/collector/component"
 )
@@ -18,4 +19,8 @@ func newSpanParser(set component.TelemetrySettings) (ottl.Parser[*ottlspan.Trans
 
 func newLogParser(set component.TelemetrySettings) (ottl.Parser[*ottllog.TransformContext], error) {
 	return ottllog.NewParser(ottlfuncs.StandardConverters[*ottllog.TransformContext](), set, ottllog.EnablePathContextNames())
+}
+
+func newSpanEventParser(set component.TelemetrySettings) (ottl.Parser[*ottlspanevent.TransformContext], error) {
+	return ottlspanevent.NewParser(ottlfuncs.StandardConverters[*ottlspanevent.TransformContext](), set, ottlspanevent.EnablePathContextNames())
 }

@@ -12,7 +12,7 @@ import (
 // Most records match no rule, so the cost of not matching is the exporter's
 // hot path. Before OTTL evaluates a condition, a prefilter checks what the
 // condition plainly requires of the record: a span name, a span kind, a log
-// event name, the presence of attributes. These come from the terms the
+// event name, a span event name, the presence of attributes. These come from the terms the
 // condition begins with ("span.name == "x" and ..."), and the span's
 // duration compared with a Duration literal. OTTL evaluates `and`
 // from left to right and stops at the first false term, and these terms
@@ -23,7 +23,7 @@ import (
 
 // condFilter holds what one condition requires; the zero value requires nothing.
 type condFilter struct {
-	name     string // span.name or log.event_name must equal it, when hasName
+	name     string // span.name, log.event_name or spanevent.name must equal it, when hasName
 	hasName  bool
 	kind     ptrace.SpanKind // span.kind must equal it, when hasKind
 	hasKind  bool
@@ -134,11 +134,11 @@ var (
 	// nonNilLiteral is a right-hand side that cannot be nil.
 	nonNilLiteral = `(?:` + stringLit + `|-?[0-9][0-9._eE+-]*|true|false|[A-Z][A-Z0-9_]*)`
 
-	nameTerm      = regexp.MustCompile(`^(span\.name|log\.event_name)\s*==\s*(` + stringLit + `)$`)
+	nameTerm      = regexp.MustCompile(`^(span\.name|log\.event_name|spanevent\.name)\s*==\s*(` + stringLit + `)$`)
 	kindTerm      = regexp.MustCompile(`^span\.kind\s*==\s*(SPAN_KIND_[A-Z]+)$`)
-	attrTerm      = regexp.MustCompile(`^(?:span|log)\.attributes\[(` + stringLit + `)\]\s*(==|<=|>=|<|>)\s*` + nonNilLiteral + `$`)
+	attrTerm      = regexp.MustCompile(`^(?:span|log|spanevent)\.attributes\[(` + stringLit + `)\]\s*(==|<=|>=|<|>)\s*` + nonNilLiteral + `$`)
 	durationTerm  = regexp.MustCompile(`^span\.end_time\s*-\s*span\.start_time\s*(>=|<=|==|>|<)\s*Duration\("([^"\\]*)"\)$`)
-	attrNotNil    = regexp.MustCompile(`^(?:span|log)\.attributes\[(` + stringLit + `)\]\s*!=\s*nil$`)
+	attrNotNil    = regexp.MustCompile(`^(?:span|log|spanevent)\.attributes\[(` + stringLit + `)\]\s*!=\s*nil$`)
 	spanKindNames = map[string]ptrace.SpanKind{
 		"SPAN_KIND_UNSPECIFIED": ptrace.SpanKindUnspecified,
 		"SPAN_KIND_INTERNAL":    ptrace.SpanKindInternal,
@@ -149,8 +149,11 @@ var (
 	}
 )
 
+// namePaths are, per record context, the path that record.name reads.
+var namePaths = map[string]string{"span": "span.name", "log": "log.event_name", signalSpanEvent: "spanevent.name"}
+
 // newCondFilter reads the requirements of one condition, for records of the
-// given context ("span" or "log").
+// given context ("span", "log" or "spanevent").
 func newCondFilter(condition, signal string, ix *attrIndex) condFilter {
 	var f condFilter
 	terms, ok := splitAnd(condition)
@@ -168,7 +171,7 @@ func newCondFilter(condition, signal string, ix *attrIndex) condFilter {
 // add records the requirement of one term, or reports that it has none we know.
 func (f *condFilter) add(term, signal string, ix *attrIndex) bool {
 	if m := nameTerm.FindStringSubmatch(term); m != nil {
-		if (m[1] == "span.name") != (signal == "span") || f.hasName {
+		if m[1] != namePaths[signal] || f.hasName {
 			return false
 		}
 		f.name, f.hasName = strings.Trim(m[2], `"`), true

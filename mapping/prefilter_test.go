@@ -52,6 +52,12 @@ func TestCondFilterReadsLeadingTerms(t *testing.T) {
 		// A path of the other signal is not read as a requirement.
 		{cond: `span.name == "x"`, signal: "log"},
 		{cond: `log.event_name == "x"`, signal: "span"},
+		// Span events: their name and attributes; a path of their span is not theirs.
+		{cond: `spanevent.name == "exception" and spanevent.attributes["exception.type"] != nil`, signal: "spanevent",
+			want: condFilter{name: "exception", hasName: true}, attrs: []string{"exception.type"}},
+		{cond: `span.name == "x" and spanevent.name == "exception"`, signal: "spanevent"},
+		{cond: `span.attributes["a"] != nil`, signal: "spanevent"},
+		{cond: `spanevent.name == "x"`, signal: "span"},
 		// Names that merely contain "and" or "or" are not operators.
 		{cond: `span.attributes["brand"] == "x" and span.attributes["order"] > 1`, signal: "span",
 			attrs: []string{"brand", "order"}},
@@ -93,6 +99,12 @@ logs:
   - {name: log-name, event: l1, distinct_id: ['"x"'], conditions: ['log.event_name == "rate_limit_exceeded" and log.attributes["limit"] > 10']}
   - {name: log-error, event: l2, distinct_id: ['"x"'], conditions: ['log.event_name == "parse" and ParseJSON(log.body) != nil']}
   - {name: log-attr, event: l3, distinct_id: ['"x"'], conditions: ['log.attributes["limit"] != nil']}
+span_events:
+  - {name: ev-name, event: se1, conditions: ['spanevent.name == "exception" and spanevent.attributes["exception.type"] == "TypeError"']}
+  - {name: ev-attr, event: se2, conditions: ['spanevent.attributes["n"] > 2 and span.name == "parse"']}
+  - {name: ev-error, event: se3, conditions: ['spanevent.name == "cart" and ParseJSON(spanevent.attributes["payload"]) != nil']}
+  - {name: ev-exception, event: $exception, conditions: ['spanevent.name == "exception"']}
+  - {name: ev-flag, event: $feature_flag_called, distinct_id: ['"x"'], conditions: ['spanevent.name == "feature_flag.evaluation"']}
 `
 
 // randomTraces builds spans from a small vocabulary, so that every rule
@@ -130,6 +142,25 @@ func randomTraces(r *rand.Rand, n int) ptrace.Traces {
 		}
 		if r.IntN(2) == 0 {
 			a.PutStr("user", "u")
+		}
+		for range r.IntN(3) {
+			e := s.Events().AppendEmpty()
+			e.SetName([]string{"exception", "cart", "feature_flag.evaluation", "x"}[r.IntN(4)])
+			e.SetTimestamp(pcommon.Timestamp(1_000_000 + r.IntN(1000)))
+			ea := e.Attributes()
+			if r.IntN(2) == 0 {
+				ea.PutStr("exception.type", []string{"TypeError", "KeyError"}[r.IntN(2)])
+			}
+			if r.IntN(2) == 0 {
+				ea.PutInt("n", int64(r.IntN(5)))
+			}
+			if r.IntN(2) == 0 {
+				ea.PutStr("payload", []string{`{"a":1}`, `{bad`}[r.IntN(2)])
+			}
+			if r.IntN(2) == 0 {
+				ea.PutStr("feature_flag.key", []string{"f1", "f2"}[r.IntN(2)])
+				ea.PutBool("feature_flag.result.value", r.IntN(2) == 0)
+			}
 		}
 	}
 	return td

@@ -25,6 +25,9 @@ type rule[K any] struct {
 	// builtinDistinctID: neither the rule nor the defaults give a chain, so
 	// the record's identity attributes do (distinctIDAttributes).
 	builtinDistinctID bool
+	// ownDistinctID: the rule itself gives a chain, which a flag
+	// evaluation's context id does not override.
+	ownDistinctID bool
 
 	timestampStart bool
 
@@ -43,6 +46,10 @@ type rule[K any] struct {
 	// groupIdentify: the event is $groupidentify for the rule's one group.
 	groupIdentify bool
 	groupSet      []namedExpr[K]
+
+	// providers, when not empty, are the flag providers whose evaluations
+	// count (feature_flags.providers).
+	providers map[string]bool
 }
 
 type namedExpr[K any] struct {
@@ -67,13 +74,18 @@ type propertySource[K any] struct {
 	asString bool
 }
 
-// record is what a rule needs of a span or log record beyond its OTTL context.
+// record is what a rule needs of a span, span event or log record beyond its
+// OTTL context.
 type record struct {
-	attributes         pcommon.Map
+	attributes pcommon.Map
+	// spanAttributes, for a span event, are its span's attributes: the
+	// built-in conventions read them after the event's own (hasSpanAttributes).
+	spanAttributes     pcommon.Map
+	hasSpanAttributes  bool
 	resourceAttributes pcommon.Map
 	traceID            pcommon.TraceID
 	spanID             pcommon.SpanID
-	start, end         time.Time // spans: start and end; logs: both the record's time
+	start, end         time.Time // spans: start and end; logs and span events: both the record's time
 
 	// The record itself, for its identity: a span or a log record with its
 	// resource and scope. Kept as values, not a closure, so that records no
@@ -85,6 +97,10 @@ type record struct {
 	rl    plog.ResourceLogs
 	sl    plog.ScopeLogs
 	lr    plog.LogRecord
+	// A span event: the event and its position among its span's events.
+	isSpanEvent bool
+	spanEvent   ptrace.SpanEvent
+	eventIndex  int
 
 	digest    [16]byte // identity of the record, for uuids; computed on first use
 	hasDigest bool
@@ -93,12 +109,30 @@ type record struct {
 	hasMask bool
 }
 
-// name is what a name requirement compares: the span's name or the log's event name.
+// name is what a name requirement compares: the span's name, the log's
+// event name or the span event's name.
 func (r *record) name() string {
-	if r.isLog {
+	switch {
+	case r.isLog:
 		return r.lr.EventName()
+	case r.isSpanEvent:
+		return r.spanEvent.Name()
 	}
 	return r.span.Name()
+}
+
+// firstString returns the first non-empty string among keys on the
+// record's attributes, then (span events) on its span's, then on its resource.
+func (r *record) firstString(keys []string) string {
+	if s := firstString(r.attributes, keys); s != "" {
+		return s
+	}
+	if r.hasSpanAttributes {
+		if s := firstString(r.spanAttributes, keys); s != "" {
+			return s
+		}
+	}
+	return firstString(r.resourceAttributes, keys)
 }
 
 func (r *record) attrMask(ix *attrIndex) uint64 {
@@ -111,9 +145,12 @@ func (r *record) attrMask(ix *attrIndex) uint64 {
 
 func (r *record) identity() [16]byte {
 	if !r.hasDigest {
-		if r.isLog {
+		switch {
+		case r.isLog:
 			logIdentity(r.rl, r.sl, r.lr, &r.digest)
-		} else {
+		case r.isSpanEvent:
+			spanEventIdentity(r.rs, r.ss, r.span, r.spanEvent, r.eventIndex, &r.digest)
+		default:
 			spanIdentity(r.rs, r.ss, r.span, &r.digest)
 		}
 		r.hasDigest = true
@@ -160,9 +197,34 @@ func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, are
 	if reason, err := r.eventName(ctx, tCtx, ev); reason != "" {
 		return reason, err
 	}
+	// The built events' inputs, read before the distinct_id: a flag
+	// evaluation names its user.
+	var built [8]Property
+	extra := built[:0]
+	var flagContextID string
+	var exc *exception
+	switch ev.Name {
+	case FlagCalledEvent:
+		e, reason := r.flagEvaluation(rec)
+		if reason != "" {
+			return reason, errDropped
+		}
+		flagContextID = e.ContextID
+		ev.Exposure = &FlagExposure{Key: e.Key, Response: e.Response}
+		extra = flagProperties(&e, extra)
+	case ExceptionEvent:
+		x := readException(rec)
+		exc = &x
+		extra = exceptionProperties(exc, extra)
+	}
 	if !r.groupIdentify {
-		// Resolved first: an event without an id costs no more evaluation.
-		if reason, err := r.distinctIDOf(ctx, tCtx, rec, ev); reason != "" {
+		if !r.ownDistinctID && flagContextID != "" {
+			ev.DistinctID = flagContextID
+			if reason, err := checkDistinctID(ev.DistinctID); reason != "" {
+				return reason, err
+			}
+		} else if reason, err := r.distinctIDOf(ctx, tCtx, rec, ev); reason != "" {
+			// Resolved first: an event without an id costs no more evaluation.
 			return reason, err
 		}
 	}
@@ -174,6 +236,7 @@ func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, are
 	if err := r.propertiesOf(ctx, tCtx, rec, ev, arena); err != nil {
 		return DropEvaluationError, err
 	}
+	addBuilt(ev, arena, r.spanFlags(rec, extra))
 	r.conventions(rec, ev)
 
 	ev.PersonProfiles = r.personProfiles
@@ -193,6 +256,12 @@ func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, are
 		}
 	}
 
+	if exc != nil {
+		if u, ok := exceptionUUID(rec, exc); ok {
+			ev.UUID, ev.exception = u, true
+			return "", nil
+		}
+	}
 	ev.UUID = eventUUID(r.seed, rec.identity())
 	return "", nil
 }
@@ -222,7 +291,7 @@ func (r *rule[K]) eventName(ctx context.Context, tCtx K, ev *Event) (DropReason,
 // of the rule's chain, or of the built-in one.
 func (r *rule[K]) distinctIDOf(ctx context.Context, tCtx K, rec *record, ev *Event) (DropReason, error) {
 	if r.builtinDistinctID {
-		ev.DistinctID = firstString(rec.attributes, rec.resourceAttributes, distinctIDAttributes)
+		ev.DistinctID = rec.firstString(distinctIDAttributes)
 	}
 	for _, e := range r.distinctID {
 		v, err := e.Eval(ctx, tCtx)
@@ -292,10 +361,10 @@ func (r *rule[K]) conventions(rec *record, ev *Event) {
 		ev.SpanID = rec.spanID
 	}
 	if r.builtinSession {
-		ev.SessionID = firstString(rec.attributes, rec.resourceAttributes, sessionIDAttributes)
+		ev.SessionID = rec.firstString(sessionIDAttributes)
 	}
 	if r.builtinWindow {
-		ev.WindowID = firstString(rec.attributes, rec.resourceAttributes, windowIDAttributes)
+		ev.WindowID = rec.firstString(windowIDAttributes)
 	}
 	ev.GeoIPDisable = r.geoipDisable && !(r.mayHaveIP && hasProperty(ev.Properties, IPKey))
 }

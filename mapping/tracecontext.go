@@ -25,10 +25,17 @@ func (m *Mapper) SpanMatcher(inherited []string) *SpanMatcher {
 }
 
 // MayMatch reports whether some span rule could match span, with any of the
-// inherited keys added to its attributes. It answers from what the
+// inherited keys added to its attributes, or some span_events rule one of
+// its events. It answers from what the
 // conditions plainly require (see prefilter.go): false means no rule can
 // match whatever the span inherits; true means some rule may.
 func (sm *SpanMatcher) MayMatch(span ptrace.Span) bool {
+	// A span_events rule may read the span's attributes (an $exception's
+	// distinct_id): a span with events waits too when there are such
+	// rules. Spans with events are few (exceptions, mostly).
+	if len(sm.m.rules.spanEvents) > 0 && span.Events().Len() > 0 {
+		return true
+	}
 	rules := sm.m.rules.spans
 	if len(rules) == 0 {
 		return false

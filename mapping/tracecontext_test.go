@@ -40,3 +40,20 @@ spans:
 	none := newTestMapper(t, "logs:\n  - name: l\n    event: e\n    distinct_id: ['\"x\"']\n")
 	assert.False(t, none.SpanMatcher([]string{"enduser.id"}).MayMatch(span("anything")), "no span rules")
 }
+
+// A span_events rule may read the span's attributes ($exception's
+// distinct_id): a span with events may match.
+func TestSpanMatcherSpanEvents(t *testing.T) {
+	m := newTestMapper(t, `
+span_events:
+  - name: exception
+    event: $exception
+    conditions: ['spanevent.name == "exception"']
+    distinct_id: ['span.attributes["enduser.id"]', '"anonymous"']
+`)
+	sm := m.SpanMatcher([]string{"enduser.id"})
+	s := ptrace.NewSpan()
+	assert.False(t, sm.MayMatch(s), "no events, no span rules")
+	s.Events().AppendEmpty().SetName("exception")
+	assert.True(t, sm.MayMatch(s))
+}

@@ -73,6 +73,41 @@ func spanIdentity(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Spa
 	d.sum(out)
 }
 
+// spanEventIdentity: a span event is identified by its span's ids, its
+// position among the span's events and its time; on a span without ids, by
+// the span's content and the event's.
+func spanEventIdentity(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span, ev ptrace.SpanEvent, index int, out *[16]byte) {
+	var spanID [16]byte
+	spanIdentity(rs, ss, span, &spanID)
+	d := newDigest('E')
+	d.bytes(spanID[:])
+	d.uint(uint64(index))
+	d.uint(uint64(ev.Timestamp()))
+	tid, sid := span.TraceID(), span.SpanID()
+	if tid.IsEmpty() || sid.IsEmpty() {
+		d.string(ev.Name())
+		d.mapValue(ev.Attributes())
+	}
+	d.sum(out)
+}
+
+// exceptionIdentity identifies one thrown exception within a trace: its
+// type, message and stack, whichever spans recorded it. Outside a trace
+// there is nothing to scope it by, and the record's own identity is used:
+// the same error in two requests is two events.
+func exceptionIdentity(traceID pcommon.TraceID, excType, message, stack string, out *[16]byte) {
+	d := newDigest('X')
+	d.bytes(traceID[:])
+	d.string(excType)
+	d.string(message)
+	d.string(stack)
+	d.sum(out)
+}
+
+// exceptionSeed stands for the rule in an $exception's uuid: the same
+// exception gives the same uuid whichever rule, span or log reported it.
+var exceptionSeed = uuidSeed("exception", "$exception")
+
 // logIdentity: log records have no id of their own, so the whole record,
 // its resource and scope identify it. Two records alike in all of these are
 // the same event to PostHog.

@@ -33,7 +33,7 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer, re
 	format := fs.String("format", "text", "output `format`: text (one line per record and rule) or json (one object per record and line)")
 	onlyMatched := fs.Bool("only-matched", false, "show only the rules that matched, and only records that some rule matched")
 	var rules stringList
-	fs.Var(&rules, "rule", "show only this `rule` (its name, or spans[i] / logs[i]); may be repeated or comma-separated")
+	fs.Var(&rules, "rule", "show only this `rule` (its name, or spans[i] / logs[i] / span_events[i]); may be repeated or comma-separated")
 	listen := fs.String("listen", "", "live mode: accept OTLP/HTTP on this `address` (such as 127.0.0.1:4318)")
 	grpcListen := fs.String("grpc-listen", "", "live mode: accept OTLP/gRPC on this `address` (such as 127.0.0.1:4317)")
 	inputs, err := parseInterspersed(fs, args)
@@ -58,7 +58,7 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer, re
 	if err != nil {
 		return err
 	}
-	all := slices.Concat(x.Rules(mapping.KindSpan), x.Rules(mapping.KindLog))
+	all := slices.Concat(x.Rules(mapping.KindSpan), x.Rules(mapping.KindLog), x.Rules(mapping.KindSpanEvent))
 	e := &explainer{x: x, onlyMatched: *onlyMatched}
 	if len(rules) > 0 {
 		e.rules = map[string]bool{}

@@ -110,6 +110,10 @@ func TestLiveHTTPWithSDK(t *testing.T) {
 		"database_query_slow":                x.SlowDBSpans,
 		"rate_limit_exceeded":                x.RateLimitLogs,
 		"database_connection_pool_exhausted": x.PoolExhaustedLogs,
+		// Explained record by record: each copy of an exception shows (with
+		// one uuid), and every evaluation (the exporter sends one per exposure).
+		"$exception":           x.ExceptionEvents + x.ErrorLogs,
+		"$feature_flag_called": x.FlagEvaluations,
 	}, events)
 }
 

@@ -23,6 +23,8 @@ type recordInfo struct {
 	TraceID  string             `json:"trace_id"`
 	SpanID   string             `json:"span_id"`
 	Resource map[string]any     `json:"resource"`
+	// EventIndex, for a span event, is its position among its span's events.
+	EventIndex *int `json:"event_index,omitempty"`
 
 	body string // a log record's body, shown in text when it has no event name
 }
@@ -61,6 +63,11 @@ func (e *explainer) traces(ctx context.Context, td ptrace.Traces, emit func(*rec
 					Resource: rs.Resource().Attributes().AsRaw(),
 				}
 				e.emit(info, e.x.Span(ctx, rs, ss, span), emit)
+				for i, se := range span.Events().All() {
+					info := info
+					info.Kind, info.Name, info.EventIndex = mapping.KindSpanEvent, se.Name(), &i
+					e.emit(info, e.x.SpanEvent(ctx, rs, ss, span, i), emit)
+				}
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,8 @@ var (
 
 	writeFixtures = flag.Bool("write-tl-engine-fixtures", false,
 		"rewrite the telemetry of testdata/config/tl-engine-fixtures from the demo service (new trace ids: every case changes), then its events.json")
+	writeNewFixtures = flag.Bool("write-new-tl-engine-fixtures", false,
+		"as -write-tl-engine-fixtures, but only the cases that have no directory yet")
 )
 
 // The catalogue of testdata/config/tl-engine.yaml.
@@ -39,14 +42,15 @@ var catalogue = []string{
 	"worker_task_started", "worker_task_completed", "worker_task_failed",
 	"cache_hit", "cache_miss", "database_query_slow",
 	"rate_limit_exceeded", "database_connection_pool_exhausted",
+	"exception", "feature_flag_called", // $exception, $feature_flag_called
 }
 
 // TestTLEngineFixtures runs the fixture tests of the tl-engine rules (as
 // `make test` also does with the built command) and checks that together
 // they expect every event of the catalogue.
 func TestTLEngineFixtures(t *testing.T) {
-	if *writeFixtures {
-		writeTLEngineFixtures(t)
+	if *writeFixtures || *writeNewFixtures {
+		writeTLEngineFixtures(t, *writeNewFixtures)
 	}
 	code, out, errOut := runCmd(t, "test", "--config", tlEngineConfig, tlEngineFixtures)
 	require.Equal(t, 0, code, out+errOut)
@@ -64,7 +68,7 @@ func TestTLEngineFixtures(t *testing.T) {
 		}
 		require.NoError(t, jsonUnmarshal(b, &exp))
 		for _, e := range exp.Events {
-			seen[e.Event] = true
+			seen[strings.TrimPrefix(e.Event, "$")] = true
 		}
 		// Each case is named for the event it is about.
 		assert.True(t, seen[filepath.Base(c)], "case %s expects no %s event", c, filepath.Base(c))
@@ -75,8 +79,9 @@ func TestTLEngineFixtures(t *testing.T) {
 }
 
 // writeTLEngineFixtures records the demo service's telemetry through the
-// OTel SDK and writes, per catalogue event, the records that produce it.
-func writeTLEngineFixtures(t *testing.T) {
+// OTel SDK and writes, per catalogue event, the records that produce it;
+// with onlyNew, only for the cases that have no directory yet.
+func writeTLEngineFixtures(t *testing.T, onlyNew bool) {
 	var mu sync.Mutex
 	traces := ptrace.NewTraces()
 	logs := plog.NewLogs()
@@ -134,12 +139,44 @@ func writeTLEngineFixtures(t *testing.T) {
 		},
 		// The slow SELECT and a fast INSERT on the same table: only one event.
 		"database_query_slow": func(s ptrace.Span) bool { return str(s.Attributes(), "db.collection.name") == "engine_runs" },
+		// The unhandled exception, recorded on the engine span and on the
+		// request's server span: one $exception.
+		"exception": func(s ptrace.Span) bool {
+			for _, e := range s.Events().All() {
+				if e.Name() == "exception" {
+					return true
+				}
+			}
+			return false
+		},
+		// The three evaluations of the flag, two of them the same exposure.
+		"feature_flag_called": func(s ptrace.Span) bool {
+			for _, e := range s.Events().All() {
+				if e.Name() == "feature_flag.evaluation" {
+					return true
+				}
+			}
+			return false
+		},
 	}
 	logCases := map[string]func(plog.LogRecord) bool{
 		"rate_limit_exceeded":                func(l plog.LogRecord) bool { return l.EventName() == "rate_limit_exceeded" },
 		"database_connection_pool_exhausted": func(l plog.LogRecord) bool { return str(l.Attributes(), "db.client.connection.pool.name") != "" },
+		// The handled exception, logged at ERROR.
+		"exception": func(l plog.LogRecord) bool { return l.SeverityNumber() >= plog.SeverityNumberError },
+	}
+	existing := map[string]bool{}
+	if onlyNew {
+		cases, err := findCases(tlEngineFixtures)
+		require.NoError(t, err)
+		for _, c := range cases {
+			existing[filepath.Base(c)] = true
+		}
 	}
 	for name, keep := range spanCases {
+		if existing[name] {
+			continue
+		}
 		td := ptrace.NewTraces()
 		traces.CopyTo(td)
 		td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
@@ -155,6 +192,9 @@ func writeTLEngineFixtures(t *testing.T) {
 		require.NoError(t, golden.WriteTracesToFile(filepath.Join(dir, "traces.yaml"), td))
 	}
 	for name, keep := range logCases {
+		if existing[name] {
+			continue
+		}
 		ld := plog.NewLogs()
 		logs.CopyTo(ld)
 		ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {

@@ -53,7 +53,10 @@
 //	engine.type  string  "ml_pipeline", "data_transform"
 //	failing run: status Error with description (the error message),
 //	             error.type "TimeoutError", and an "exception" span event
-//	             (exception.type, exception.message)
+//	             (exception.type, exception.message, exception.stacktrace
+//	             (a Go stack), exception.escaped true); the same event, the
+//	             same stack, on the request's server span: the error escaped
+//	             the handler, as Express records it on both spans
 //
 // Engine queueing, kind PRODUCER, name "publish engines" (semconv messaging):
 //
@@ -75,8 +78,8 @@
 //	task.id                        string  "task-1001"
 //	task.type                      string  "report_generation", "cache_warmup", "send_notification"
 //	task.retry_count               int     0, 1, 2
-//	failing task: status Error with description, error.type "ConnectionRefusedError",
-//	              and an "exception" span event
+//	failing task: status Error with description, error.type "ConnectionRefusedError";
+//	              the worker handles the error and logs it (see Log records)
 //
 // Database client span, kind CLIENT, name "{operation} {collection}" (semconv DB):
 //
@@ -99,7 +102,7 @@
 //	server.address string "redis.internal"
 //
 // # Log records (scope "tl-engine/ratelimit" via the logs API, "tl-engine/db"
-// via the slog bridge), both emitted inside a request span (trace_id/span_id set)
+// via the slog bridge), all emitted inside a span (trace_id/span_id set)
 //
 // Rate limit, logs API, event name "rate_limit_exceeded", severity WARN,
 // body "rate limit exceeded":
@@ -109,6 +112,25 @@
 //	limit       int     100
 //	current     int     142
 //	enduser.id  string  "user-789"
+//
+// Task failure, slog bridge, severity ERROR, body "task task-1003 failed: ...",
+// inside the failed task's span: a handled exception, with the attributes of
+// OpenTelemetry's exception conventions:
+//
+//	exception.type        string  "ConnectionRefusedError"
+//	exception.message     string  "dial tcp 10.0.4.17:587: connect: connection refused"
+//	exception.stacktrace  string  a Go stack
+//	task.id               string  "task-1003"
+//
+// # Feature flag evaluations
+//
+// Requests 1, 2 (user-123) and 3 (user-456) evaluate the flag
+// "new-engine-ui" through the OpenFeature Go SDK (in-memory provider,
+// variant "redesign" for user-123, "control" for user-456). A hook records
+// each evaluation as a "feature_flag.evaluation" event on the request's
+// server span, with the semantic conventions' attributes
+// (feature_flag.key, feature_flag.result.variant, feature_flag.provider.name,
+// feature_flag.context.id = the user, feature_flag.result.reason).
 //
 // Connection pool exhausted, slog bridge (no event name), severity WARN,
 // body "database connection pool exhausted" (semconv DB connection-pool
@@ -125,21 +147,22 @@
 // Requests 1, 2 and 5 come from the web app, in one posthog-js session
 // (WebSessionID, WebWindowID); the others from the CLI.
 //
-//	 1 POST /api/v1/engines/execute        user-123 200  cache miss, SELECT engines, engine.execute eng-42 ok, INSERT engine_runs
-//	 2 GET  /api/v1/engines/{engine_id}    user-123 200  cache hit (ttl 300)
-//	 3 POST /api/v1/engines/{engine_id}/queue user-456 202  publish engines (eng-77, priority 8)
-//	 4 POST /api/v1/engines/execute        user-456 500  engine.execute eng-77 fails (TimeoutError)
+//	 1 POST /api/v1/engines/execute        user-123 200  flag, cache miss, SELECT engines, engine.execute eng-42 ok, INSERT engine_runs
+//	 2 GET  /api/v1/engines/{engine_id}    user-123 200  flag again, cache hit (ttl 300)
+//	 3 POST /api/v1/engines/{engine_id}/queue user-456 202  flag, publish engines (eng-77, priority 8)
+//	 4 POST /api/v1/engines/execute        user-456 500  engine.execute eng-77 fails (TimeoutError, unhandled)
 //	 5 GET  /api/v1/reports/usage          user-123 200  slow SELECT engine_runs (1250 ms), cache miss
 //	 6 GET  /api/v1/engines                user-789 429  rate_limit_exceeded log
 //	 7 GET  /api/v1/engines/{engine_id}/runs user-789 503 pool exhausted log
 //	 8 GET  /api/v1/status                 anonymous 200
 //	 9 process tasks task-1001 report_generation ok (retry 0), slow UPDATE reports (900 ms)
 //	10 process tasks task-1002 cache_warmup ok (retry 1), cache hit
-//	11 process tasks task-1003 send_notification fails (ConnectionRefusedError, retry 2)
+//	11 process tasks task-1003 send_notification fails (ConnectionRefusedError, retry 2, handled: ERROR log)
 //
 // Totals: 8 server spans (2 with 5xx), 7 auth middleware spans, 8 handler
 // spans, 2 engine runs (1 failed), 1 publish, 3 tasks (1 failed), 6 DB spans
-// (2 slow), 4 cache lookups (2 hits, 2 misses), 2 log records. See Expected.
+// (2 slow), 4 cache lookups (2 hits, 2 misses), 3 log records, 2 exception
+// span events (one exception), 3 flag evaluations. See Expected.
 //
 // The SDK exports spans as they end, children before their parents, and Run
 // sends them a few per OTLP request, so a request's spans are split over
@@ -152,9 +175,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime/debug"
 	"sync"
 	"time"
 
+	"github.com/open-feature/go-sdk/openfeature"
 	"go.opentelemetry.io/contrib/bridges/otelslog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -212,6 +237,9 @@ var Expected = struct {
 	DBSpans, SlowDBSpans             int // postgresql spans; those over 500 ms
 	CacheHits, CacheMisses           int // cache.get spans
 	RateLimitLogs, PoolExhaustedLogs int
+	ErrorLogs                        int // ERROR records with exception.* (handled exceptions)
+	ExceptionEvents, Exceptions      int // "exception" span events; distinct exceptions among them
+	FlagEvaluations, FlagExposures   int // feature_flag.evaluation events; distinct (user, flag, variant)
 	Spans, Logs                      int // totals
 }{
 	ServerSpans: 8, ServerErrors: 2,
@@ -222,7 +250,10 @@ var Expected = struct {
 	DBSpans: 6, SlowDBSpans: 2,
 	CacheHits: 2, CacheMisses: 2,
 	RateLimitLogs: 1, PoolExhaustedLogs: 1,
-	Spans: 8 + 7 + 8 + 2 + 1 + 3 + 6 + 4, Logs: 2,
+	ErrorLogs:       1,
+	ExceptionEvents: 2, Exceptions: 1,
+	FlagEvaluations: 3, FlagExposures: 2,
+	Spans: 8 + 7 + 8 + 2 + 1 + 3 + 6 + 4, Logs: 3,
 }
 
 // Config configures Run.
@@ -349,6 +380,9 @@ func Emit(ctx context.Context, tp trace.TracerProvider, lp otellog.LoggerProvide
 		rl:     lp.Logger("tl-engine/ratelimit"),
 		slog:   slog.New(otelslog.NewHandler("tl-engine/db", otelslog.WithLoggerProvider(lp))),
 	}
+	flags, closeFlags := newFlags(ctx)
+	defer closeFlags()
+	e.flags = flags
 	// Lay the scenario out over the minute before now, one step per request.
 	t := now.Add(-60 * time.Second)
 	next := func() time.Time { t = t.Add(4 * time.Second); return t }
@@ -356,6 +390,7 @@ func Emit(ctx context.Context, tp trace.TracerProvider, lp otellog.LoggerProvide
 	// 1: a successful engine run.
 	e.request(ctx, next(), req{method: "POST", route: "/api/v1/engines/execute", path: "/api/v1/engines/execute", user: "user-123", status: 200, dur: 180 * time.Millisecond, web: true},
 		func(ctx context.Context, t0 time.Time) {
+			e.evaluateFlag(ctx, t0.Add(1*time.Millisecond), "user-123")
 			e.cacheGet(ctx, t0.Add(2*time.Millisecond), "engine:eng-42:config", false, 0)
 			e.query(ctx, t0.Add(4*time.Millisecond), 8*time.Millisecond, "SELECT", "engines", "SELECT id, type, config FROM engines WHERE id = $1")
 			e.engineRun(ctx, t0.Add(15*time.Millisecond), 155*time.Millisecond, "eng-42", "ml_pipeline", nil)
@@ -364,19 +399,24 @@ func Emit(ctx context.Context, tp trace.TracerProvider, lp otellog.LoggerProvide
 	// 2: engine details from the cache.
 	e.request(ctx, next(), req{method: "GET", route: "/api/v1/engines/{engine_id}", path: "/api/v1/engines/eng-42", user: "user-123", status: 200, dur: 6 * time.Millisecond, web: true},
 		func(ctx context.Context, t0 time.Time) {
+			e.evaluateFlag(ctx, t0.Add(500*time.Microsecond), "user-123") // the same exposure again
 			e.cacheGet(ctx, t0.Add(1*time.Millisecond), "engine:eng-42", true, 300)
 		})
 	// 3: an engine run queued on RabbitMQ.
 	e.request(ctx, next(), req{method: "POST", route: "/api/v1/engines/{engine_id}/queue", path: "/api/v1/engines/eng-77/queue", user: "user-456", status: 202, dur: 14 * time.Millisecond},
 		func(ctx context.Context, t0 time.Time) {
+			e.evaluateFlag(ctx, t0.Add(500*time.Microsecond), "user-456")
 			e.query(ctx, t0.Add(1*time.Millisecond), 4*time.Millisecond, "SELECT", "engines", "SELECT id, type, config FROM engines WHERE id = $1")
 			e.publish(ctx, t0.Add(6*time.Millisecond), 5*time.Millisecond, "eng-77", 8)
 		})
-	// 4: a failing engine run: the engine span fails, the request answers 500.
-	e.request(ctx, next(), req{method: "POST", route: "/api/v1/engines/execute", path: "/api/v1/engines/execute", user: "user-456", status: 500, dur: 420 * time.Millisecond},
+	// 4: a failing engine run: the engine span fails, the request answers
+	// 500. The error escapes the handler: it is recorded, with its stack, on
+	// the engine span and again on the server span, as Express records a
+	// thrown error on each span it passes through.
+	timeout := &failure{errType: "TimeoutError", msg: "engine eng-77 exceeded its execution budget of 400ms", stack: string(debug.Stack()), escaped: true}
+	e.request(ctx, next(), req{method: "POST", route: "/api/v1/engines/execute", path: "/api/v1/engines/execute", user: "user-456", status: 500, dur: 420 * time.Millisecond, unhandled: timeout},
 		func(ctx context.Context, t0 time.Time) {
-			e.engineRun(ctx, t0.Add(10*time.Millisecond), 400*time.Millisecond, "eng-77", "data_transform",
-				&failure{errType: "TimeoutError", msg: "engine eng-77 exceeded its execution budget of 400ms"})
+			e.engineRun(ctx, t0.Add(10*time.Millisecond), 400*time.Millisecond, "eng-77", "data_transform", timeout)
 		})
 	// 5: a report backed by a slow query.
 	e.request(ctx, next(), req{method: "GET", route: "/api/v1/reports/usage", path: "/api/v1/reports/usage", user: "user-123", status: 200, dur: 1290 * time.Millisecond, web: true},
@@ -416,13 +456,14 @@ func Emit(ctx context.Context, tp trace.TracerProvider, lp otellog.LoggerProvide
 			e.query(ctx, t0.Add(5*time.Millisecond), 3*time.Millisecond, "SELECT", "engines", "SELECT id, type, config FROM engines WHERE id = $1")
 		})
 	e.task(ctx, next(), 3050*time.Millisecond, "task-1003", "send_notification", 2,
-		&failure{errType: "ConnectionRefusedError", msg: "dial tcp 10.0.4.17:587: connect: connection refused"}, nil)
+		&failure{errType: "ConnectionRefusedError", msg: "dial tcp 10.0.4.17:587: connect: connection refused", stack: string(debug.Stack())}, nil)
 }
 
 type emitter struct {
 	http, engine, db, cache, worker trace.Tracer
 	rl                              otellog.Logger
 	slog                            *slog.Logger
+	flags                           *openfeature.Client
 }
 
 type req struct {
@@ -431,9 +472,16 @@ type req struct {
 	dur                       time.Duration
 	// web: the request comes from the web app, whose posthog-js adds its headers.
 	web bool
+	// unhandled: an error that escaped the handler, recorded on the server span too.
+	unhandled *failure
 }
 
-type failure struct{ errType, msg string }
+// failure is an error: its type and message, the stack it was thrown
+// with, and whether it escaped the span that records it.
+type failure struct {
+	errType, msg, stack string
+	escaped             bool
+}
 
 func (e *emitter) request(ctx context.Context, start time.Time, r req, children func(context.Context, time.Time)) {
 	attrs := []attribute.KeyValue{
@@ -463,10 +511,13 @@ func (e *emitter) request(ctx context.Context, start time.Time, r req, children 
 	}
 	hctx, handler := e.http.Start(ctx, "request handler - "+r.route, trace.WithTimestamp(start.Add(500*time.Microsecond)))
 	if children != nil {
-		children(hctx, start)
+		children(context.WithValue(hctx, serverContextKey{}, ctx), start)
 	}
 	handler.End(trace.WithTimestamp(start.Add(r.dur - 100*time.Microsecond)))
 	span.SetAttributes(semconv.HTTPResponseStatusCode(r.status))
+	if r.unhandled != nil {
+		span.AddEvent("exception", trace.WithTimestamp(start.Add(r.dur)), trace.WithAttributes(r.unhandled.attributes()...))
+	}
 	if r.status >= 500 {
 		span.SetAttributes(semconv.ErrorTypeKey.String(fmt.Sprint(r.status)))
 		span.SetStatus(codes.Error, fmt.Sprintf("HTTP %d", r.status))
@@ -528,7 +579,17 @@ func (e *emitter) task(ctx context.Context, start time.Time, dur time.Duration, 
 	}
 	end := start.Add(dur)
 	if f != nil {
-		fail(span, f, end)
+		// The worker catches the error, logs it and marks the task failed:
+		// a handled exception, in an ERROR log record.
+		rec := slog.NewRecord(end, slog.LevelError, "task "+id+" failed: "+f.msg, 0)
+		rec.AddAttrs(
+			slog.String(string(semconv.ExceptionTypeKey), f.errType),
+			slog.String(string(semconv.ExceptionMessageKey), f.msg),
+			slog.String(string(semconv.ExceptionStacktraceKey), f.stack),
+			slog.String("task.id", id))
+		_ = e.slog.Handler().Handle(ctx, rec) // at the scenario's time, which slog.Log cannot set
+		span.SetAttributes(semconv.ErrorTypeKey.String(f.errType))
+		span.SetStatus(codes.Error, f.msg)
 	} else {
 		span.SetStatus(codes.Ok, "")
 	}
@@ -537,11 +598,20 @@ func (e *emitter) task(ctx context.Context, start time.Time, dur time.Duration, 
 
 func fail(span trace.Span, f *failure, at time.Time) {
 	span.SetAttributes(semconv.ErrorTypeKey.String(f.errType))
-	span.AddEvent("exception", trace.WithTimestamp(at), trace.WithAttributes(
-		semconv.ExceptionType(f.errType),
-		semconv.ExceptionMessage(f.msg),
-	))
+	span.AddEvent("exception", trace.WithTimestamp(at), trace.WithAttributes(f.attributes()...))
 	span.SetStatus(codes.Error, f.msg)
+}
+
+// attributes are the exception's, as span.RecordError records them.
+func (f *failure) attributes() []attribute.KeyValue {
+	attrs := []attribute.KeyValue{semconv.ExceptionType(f.errType), semconv.ExceptionMessage(f.msg)}
+	if f.stack != "" {
+		attrs = append(attrs, semconv.ExceptionStacktrace(f.stack))
+	}
+	if f.escaped {
+		attrs = append(attrs, attribute.Bool("exception.escaped", true))
+	}
+	return attrs
 }
 
 func (e *emitter) query(ctx context.Context, start time.Time, dur time.Duration, op, table, sql string) {

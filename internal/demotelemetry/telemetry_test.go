@@ -2,6 +2,7 @@ package demotelemetry
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	otellog "go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -58,7 +60,27 @@ func TestEmitScenario(t *testing.T) {
 			}
 		}
 	}
+	var excs []sdktrace.Event
+	flags := map[string]bool{}
+	evaluations := 0
 	for _, s := range spans.spans() {
+		for _, ev := range s.Events() {
+			if ev.Name != "feature_flag.evaluation" {
+				continue
+			}
+			evaluations++
+			ea := map[attribute.Key]attribute.Value{}
+			for _, kv := range ev.Attributes {
+				ea[kv.Key] = kv.Value
+			}
+			user := ea["feature_flag.context.id"].AsString()
+			if ea["feature_flag.key"].AsString() != FlagKey || ea["feature_flag.result.variant"].AsString() != FlagVariant[user] ||
+				ea["feature_flag.provider.name"].AsString() == "" || s.SpanKind() != trace.SpanKindServer ||
+				ev.Time.Before(s.StartTime()) || ev.Time.After(s.EndTime()) {
+				t.Errorf("flag evaluation on %q: %v at %v", s.Name(), ea, ev.Time)
+			}
+			flags[user+"/"+ea["feature_flag.result.variant"].AsString()] = true
+		}
 		a := attrs(s)
 		if s.EndTime().After(now) || !s.StartTime().Before(s.EndTime()) {
 			t.Errorf("span %q: bad times %v..%v (now %v)", s.Name(), s.StartTime(), s.EndTime(), now)
@@ -66,6 +88,11 @@ func TestEmitScenario(t *testing.T) {
 		switch {
 		case s.SpanKind() == trace.SpanKindServer:
 			got.server++
+			for _, ev := range s.Events() {
+				if ev.Name == "exception" {
+					excs = append(excs, ev)
+				}
+			}
 			for _, k := range []attribute.Key{"http.request.method", "http.route", "url.path", "http.response.status_code", "client.address"} {
 				if _, ok := a[k]; !ok {
 					t.Errorf("server span %q lacks %s", s.Name(), k)
@@ -104,6 +131,7 @@ func TestEmitScenario(t *testing.T) {
 				if a["error.type"].AsString() == "" || len(s.Events()) != 1 || s.Events()[0].Name != "exception" {
 					t.Errorf("failed engine span lacks error.type or exception event")
 				}
+				excs = append(excs, s.Events()[0])
 			}
 		case s.SpanKind() == trace.SpanKindProducer:
 			got.publish++
@@ -145,6 +173,14 @@ func TestEmitScenario(t *testing.T) {
 	if want != have {
 		t.Errorf("span counts: got %+v, want (in the same order) %v", got, want)
 	}
+	if len(excs) != e.ExceptionEvents {
+		t.Errorf("%d exception span events, want %d", len(excs), e.ExceptionEvents)
+	} else if fmt.Sprint(excs[0].Attributes) != fmt.Sprint(excs[1].Attributes) {
+		t.Errorf("the unhandled exception differs between its spans: %v and %v", excs[0].Attributes, excs[1].Attributes)
+	}
+	if evaluations != e.FlagEvaluations || len(flags) != e.FlagExposures {
+		t.Errorf("%d flag evaluations of %d exposures, want %d of %d", evaluations, len(flags), e.FlagEvaluations, e.FlagExposures)
+	}
 	if got.web != 3 {
 		t.Errorf("%d requests carry the posthog-js headers, want 3 (requests 1, 2 and 5)", got.web)
 	}
@@ -159,7 +195,7 @@ func TestEmitScenario(t *testing.T) {
 	if len(recs) != e.Logs {
 		t.Fatalf("got %d log records, want %d", len(recs), e.Logs)
 	}
-	var rateLimit, pool bool
+	var rateLimit, pool, errorLog bool
 	for _, r := range recs {
 		if !r.TraceID().IsValid() || !r.SpanID().IsValid() {
 			t.Errorf("log %q is not correlated with a span", r.Body().AsString())
@@ -172,6 +208,11 @@ func TestEmitScenario(t *testing.T) {
 			if la["limit"].AsInt64() != 100 || la["current"].AsInt64() != 142 || la["api_key"].AsString() == "" || la["endpoint"].AsString() == "" {
 				t.Errorf("rate limit attributes: %v", la)
 			}
+		case r.Severity() == otellog.SeverityError:
+			errorLog = true
+			if la["exception.type"].AsString() != "ConnectionRefusedError" || la["exception.stacktrace"].AsString() == "" {
+				t.Errorf("error log attributes: %v", la)
+			}
 		case r.Body().AsString() == "database connection pool exhausted":
 			pool = true
 			if la["db.client.connection.max"].AsInt64() != 20 || la["db.client.connection.pending_requests"].AsInt64() != 7 ||
@@ -180,8 +221,8 @@ func TestEmitScenario(t *testing.T) {
 			}
 		}
 	}
-	if !rateLimit || !pool {
-		t.Errorf("missing log records: rate limit %v, pool exhausted %v", rateLimit, pool)
+	if !rateLimit || !pool || !errorLog {
+		t.Errorf("missing log records: rate limit %v, pool exhausted %v, error %v", rateLimit, pool, errorLog)
 	}
 }
 

@@ -1,0 +1,196 @@
+package mapping
+
+import (
+	"slices"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/posthogexporter/posthogexporter/mapping/internal/featureflag"
+	"github.com/posthogexporter/posthogexporter/mapping/internal/stacktrace"
+)
+
+// Events the mapper builds properties for itself, because PostHog's products
+// read them in shapes no rule could write: Error Tracking needs a parsed
+// $exception_list, experiments need $feature_flag_called with the flag's
+// response. A rule only names the event; its own properties still apply,
+// and win over the built ones of the same key.
+const (
+	ExceptionEvent  = "$exception"
+	FlagCalledEvent = "$feature_flag_called"
+)
+
+// PostHog's property keys for the built events.
+const (
+	ExceptionListKey        = "$exception_list"
+	ExceptionFingerprintKey = "$exception_fingerprint"
+	FeatureFlagKey          = "$feature_flag"
+	FeatureFlagResponseKey  = "$feature_flag_response"
+)
+
+// OpenTelemetry's exception attributes, on a span event named "exception"
+// or on a log record.
+const (
+	attrExceptionType    = "exception.type"
+	attrExceptionMessage = "exception.message"
+	attrExceptionStack   = "exception.stacktrace"
+	attrExceptionEscaped = "exception.escaped"
+)
+
+// Drop reasons of the built events.
+const (
+	// DropDuplicateException: the same exception (type, message and stack)
+	// of the same trace was already mapped in this call, recorded on another
+	// span; it has the same uuid, and PostHog would keep one anyway.
+	DropDuplicateException DropReason = "duplicate_exception"
+	// DropMissingFlagKey: a $feature_flag_called rule matched a record with
+	// no feature_flag.key.
+	DropMissingFlagKey DropReason = "missing_feature_flag_key"
+	// DropFlagProvider: the evaluation's provider is not one of
+	// feature_flags.providers.
+	DropFlagProvider DropReason = "feature_flag_provider"
+	// DropFlagRepeat: the exporter already sent this (distinct_id, flag,
+	// response) within feature_flags.dedupe_window. The mapper never
+	// returns it (it keeps no state); the exporter counts it.
+	DropFlagRepeat DropReason = "feature_flag_repeat"
+)
+
+// FlagExposure is what a $feature_flag_called event exposes: the exporter
+// sends one per (distinct_id, Key, Response) and window.
+type FlagExposure struct {
+	Key      string
+	Response any
+}
+
+// flagEvaluation reads the flag evaluation of a $feature_flag_called
+// record, or says why it gives no event.
+func (r *rule[K]) flagEvaluation(rec *record) (featureflag.Evaluation, DropReason) {
+	e, ok := featureflag.Read(rec.attributes)
+	if !ok {
+		return e, DropMissingFlagKey
+	}
+	if len(r.providers) > 0 && !r.providers[e.Provider] {
+		return e, DropFlagProvider
+	}
+	return e, ""
+}
+
+// flagProperties are the built properties of a $feature_flag_called event.
+func flagProperties(e *featureflag.Evaluation, out []Property) []Property {
+	out = append(out, Property{Key: FeatureFlagKey, Value: e.Key})
+	if e.Response != nil {
+		out = append(out,
+			Property{Key: FeatureFlagResponseKey, Value: e.Response},
+			Property{Key: featureflag.FeatureProperty(e.Key), Value: e.Response})
+	}
+	return out
+}
+
+// spanFlags adds, for an event built from a span or one of its events, the
+// response of every flag evaluated on that span as $feature/<key>, as
+// PostHog's SDKs attach the flags a user saw to the user's events. Later
+// evaluations of a key win.
+//
+// Seam for trace-wide flags: with trace-scoped context, the evaluations of
+// every span of the trace would be added here, not only those of this span.
+func (r *rule[K]) spanFlags(rec *record, out []Property) []Property {
+	if rec.isLog {
+		return out
+	}
+	for _, se := range rec.span.Events().All() {
+		if se.Name() != featureflag.EventName {
+			continue
+		}
+		e, ok := featureflag.Read(se.Attributes())
+		if !ok || e.Response == nil || (len(r.providers) > 0 && !r.providers[e.Provider]) {
+			continue
+		}
+		key := featureflag.FeatureProperty(e.Key)
+		if i := slices.IndexFunc(out, func(p Property) bool { return p.Key == key }); i >= 0 {
+			out[i].Value = e.Response
+			continue
+		}
+		out = append(out, Property{Key: key, Value: e.Response})
+	}
+	return out
+}
+
+// exception holds an $exception's OpenTelemetry attributes.
+type exception struct {
+	typ, message, stack string
+	escaped             bool
+}
+
+// readException reads the exception.* attributes of the record. A log
+// record without exception.message gives its body as the message: an error
+// log is the exception's own description.
+func readException(rec *record) exception {
+	var x exception
+	str := func(k string) string {
+		if v, ok := rec.attributes.Get(k); ok {
+			s, _ := valueString(v)
+			return s
+		}
+		return ""
+	}
+	x.typ, x.message, x.stack = str(attrExceptionType), str(attrExceptionMessage), str(attrExceptionStack)
+	if v, ok := rec.attributes.Get(attrExceptionEscaped); ok {
+		x.escaped = v.Type() == pcommon.ValueTypeBool && v.Bool() || v.Type() == pcommon.ValueTypeStr && strings.EqualFold(v.Str(), "true")
+	}
+	if x.message == "" && rec.isLog {
+		x.message, _ = valueString(rec.lr.Body())
+	}
+	return x
+}
+
+// exceptionProperties are the built properties of an $exception event:
+// $exception_list from the stack, and $exception_fingerprint when there is a
+// stack but it gave no frames to group by. Without any stack PostHog groups
+// by type and message, as for its SDKs' exceptions without one: a
+// fingerprint of the type alone would make one issue of every such error.
+func exceptionProperties(x *exception, out []Property) []Property {
+	items := stacktrace.BuildExceptionList(x.typ, x.message, x.stack, x.escaped)
+	out = append(out, Property{Key: ExceptionListKey, Value: stacktrace.WireList(items)})
+	if strings.TrimSpace(x.stack) == "" {
+		return out
+	}
+	for _, it := range items {
+		if it.Stacktrace != nil && len(it.Stacktrace.Frames) > 0 {
+			return out
+		}
+	}
+	return append(out, Property{Key: ExceptionFingerprintKey, Value: stacktrace.Fingerprint(x.typ, x.stack)})
+}
+
+// exceptionUUID: within a trace, the uuid of an $exception comes from the
+// trace and the exception, not from the span or the rule, so that one
+// exception recorded on several spans is one event, in this batch and in
+// any other.
+func exceptionUUID(rec *record, x *exception) ([16]byte, bool) {
+	if rec.traceID.IsEmpty() {
+		return [16]byte{}, false
+	}
+	var id [16]byte
+	exceptionIdentity(rec.traceID, x.typ, x.message, x.stack, &id)
+	return eventUUID(exceptionSeed, id), true
+}
+
+// addBuilt merges built properties into the event's, which are the last
+// ones in arena: a key the rule already set keeps the rule's value. The
+// result stays sorted by key.
+func addBuilt(ev *Event, arena *[]Property, built []Property) {
+	if len(built) == 0 {
+		return
+	}
+	start := len(*arena) - len(ev.Properties)
+	n := len(ev.Properties)
+	for _, p := range built {
+		if hasProperty((*arena)[start:start+n], p.Key) {
+			continue
+		}
+		*arena = append(*arena, p)
+	}
+	props := (*arena)[start:len(*arena):len(*arena)]
+	slices.SortFunc(props, func(a, b Property) int { return strings.Compare(a.Key, b.Key) })
+	ev.Properties = props
+}
