@@ -193,12 +193,18 @@ func (e *posthogExporter) toRequest(ctx context.Context, res *mapping.Result, ma
 		// error_mode: propagate. Retrying cannot make the rule evaluate.
 		return nil, consumererror.NewPermanent(fmt.Errorf("mapping records to PostHog events: %w", mapErr))
 	}
-	e.recordStats(ctx, res.Stats)
-	e.dropRepeatedExposures(ctx, res)
+	e.mapped(ctx, res)
 	if len(res.Events) == 0 {
 		return newEventsRequest(nil), nil
 	}
 	return newEventsRequest(e.encoder.Encode(ctx, res.Events, nil)), nil
+}
+
+// mapped records what one mapping call did, and drops its repeated
+// exposures, before its events are encoded.
+func (e *posthogExporter) mapped(ctx context.Context, res *mapping.Result) {
+	e.recordStats(ctx, res.Stats)
+	e.dropRepeatedExposures(ctx, res)
 }
 
 func (e *posthogExporter) recordStats(ctx context.Context, stats []mapping.RuleStats) {

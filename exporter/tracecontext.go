@@ -87,7 +87,7 @@ func (e *posthogExporter) convertTracesExcept(ctx context.Context, td ptrace.Tra
 		if err := e.mapper.MapTracesExcept(ctx, p.td, res, p.skip); err != nil {
 			return e.toRequest(ctx, res, err)
 		}
-		e.recordStats(ctx, res.Stats)
+		e.mapped(ctx, res)
 		if p.inherited {
 			for i := range res.Events {
 				e.telemetry.traceContextEvents(ctx, res.Events[i].Rule)
