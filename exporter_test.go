@@ -77,7 +77,7 @@ func newHarness(t *testing.T, mutate func(*Config), opts ...posthogtest.Option) 
 		mutate(cfg)
 	}
 	require.NoError(t, cfg.Validate())
-	require.NoError(t, cfg.Mapping.Validate())
+	require.NoError(t, cfg.Mapping.Check())
 
 	core, logged := observer.New(zapcore.DebugLevel)
 	h.logged = logged
