@@ -192,7 +192,7 @@ func launchRel(t *testing.T, bin string, cfg relConfig) (*relCollector, error) {
 		}
 		select {
 		case <-c.done:
-			return nil, fmt.Errorf("collector exited before it was ready (%v):\n%s", c.err, c.out.String())
+			return nil, fmt.Errorf("collector exited before it was ready (%w):\n%s", c.err, c.out.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {

@@ -65,7 +65,7 @@ func (c *collector) waitReady(ctx context.Context, addr string, timeout time.Dur
 	deadline := time.Now().Add(timeout)
 	for {
 		if c.exited() {
-			return fmt.Errorf("the collector exited during start-up (%v); see %s:\n%s", c.waitErr, c.logPath, tail(c.logPath, 15))
+			return fmt.Errorf("the collector exited during start-up (%w); see %s:\n%s", c.waitErr, c.logPath, tail(c.logPath, 15))
 		}
 		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
