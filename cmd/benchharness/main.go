@@ -110,7 +110,7 @@ func main() {
 	code := run(ctx, s)
 	stop()
 	pprof.StopCPUProfile()
-	os.Exit(code)
+	os.Exit(code) //nolint:gocritic // exitAfterDefer: stop and StopCPUProfile ran just above
 }
 
 func run(ctx context.Context, s settings) int {
