@@ -161,10 +161,10 @@ func TestExplainJSONContract(t *testing.T) {
 		"resource": map[string]any{"service.name": "shop"},
 	}, r["record"])
 
-	rules_ := r["rules"].([]any)
-	require.Len(t, rules_, 5, "span rules only")
+	ruleList := r["rules"].([]any)
+	require.Len(t, ruleList, 5, "span rules only")
 	byName := map[string]map[string]any{}
-	for _, x := range rules_ {
+	for _, x := range ruleList {
 		x := x.(map[string]any)
 		assert.ElementsMatch(t, []string{"rule", "matched", "failed", "error", "events", "dropped"}, keys(x))
 		byName[x["rule"].(string)] = x

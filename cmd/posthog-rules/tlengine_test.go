@@ -80,7 +80,7 @@ func writeTLEngineFixtures(t *testing.T) {
 	var mu sync.Mutex
 	traces := ptrace.NewTraces()
 	logs := plog.NewLogs()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		defer mu.Unlock()
