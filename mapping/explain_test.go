@@ -108,7 +108,7 @@ spans:
 	assert.Equal(t, DropMissingEventName, got["no-name"].Dropped)
 	assert.True(t, got["bad-property"].Matched)
 	assert.Equal(t, DropEvaluationError, got["bad-property"].Dropped)
-	assert.ErrorContains(t, got["bad-property"].Err, "invalid character")
+	require.ErrorContains(t, got["bad-property"].Err, "invalid character")
 	assert.Nil(t, got["bad-property"].Event)
 }
 
@@ -123,7 +123,7 @@ spans:
   - {name: ok, event: e}
 `)
 	got := explainSpan(x)
-	assert.Error(t, got["error"].Err)
+	require.Error(t, got["error"].Err)
 	assert.True(t, got["ok"].Matched)
 }
 

@@ -127,7 +127,7 @@ spans:
 `)
 	err := m.MapTraces(context.Background(), twoSpans(), &Result{})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "rule fragile")
+	assert.ErrorContains(t, err, "rule fragile")
 }
 
 func TestSilentCountsWithoutError(t *testing.T) {

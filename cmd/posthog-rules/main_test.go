@@ -229,7 +229,7 @@ func TestExplainText(t *testing.T) {
 		if i == 0 {
 			ruleCol, statusCol = len(m[1]), len(m[1])+len(m[2])
 		}
-		assert.Equal(t, ruleCol, len(m[1]), l)
+		assert.Len(t, m[1], ruleCol, l)
 		assert.Equal(t, statusCol, len(m[1])+len(m[2]), l)
 	}
 	assert.Regexp(t, `checkout\s+match\s+\{"uuid":"[0-9a-f-]{36}","event":"checkout","distinct_id":"u1",`, lines[0])

@@ -87,11 +87,11 @@ func writeTLEngineFixtures(t *testing.T) {
 		switch r.URL.Path {
 		case "/v1/traces":
 			req := ptraceotlp.NewExportRequest()
-			require.NoError(t, req.UnmarshalProto(body))
+			assert.NoError(t, req.UnmarshalProto(body))
 			req.Traces().ResourceSpans().MoveAndAppendTo(traces.ResourceSpans())
 		case "/v1/logs":
 			req := plogotlp.NewExportRequest()
-			require.NoError(t, req.UnmarshalProto(body))
+			assert.NoError(t, req.UnmarshalProto(body))
 			req.Logs().ResourceLogs().MoveAndAppendTo(logs.ResourceLogs())
 		}
 	}))
