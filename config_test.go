@@ -87,7 +87,7 @@ func TestConfigErrors(t *testing.T) {
 			_, err := loadConfig(t, name)
 			require.Error(t, err)
 			for _, w := range want {
-				assert.ErrorContains(t, err, w)
+				require.ErrorContains(t, err, w)
 			}
 			assert.NotContains(t, err.Error(), "secretpersonalkey")
 			assert.NotContains(t, err.Error(), "hunter2")
