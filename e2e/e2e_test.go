@@ -100,13 +100,12 @@ func (s *syncBuffer) String() string {
 }
 
 type collector struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	done   chan struct{}
-	err    error // set when done is closed
-	otlp   string
-	stopMu sync.Once
+	t    *testing.T
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error // set when done is closed
+	otlp string
 }
 
 // startCollector starts the binary with config and waits until its OTLP/HTTP
