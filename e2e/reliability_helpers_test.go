@@ -191,8 +191,8 @@ func launchRel(t *testing.T, bin string, cfg relConfig) (*relCollector, error) {
 			}
 		}
 		select {
-		case <-c.done:
-			return nil, fmt.Errorf("collector exited before it was ready (%w):\n%s", c.err, c.out.String())
+		case <-c.Done():
+			return nil, fmt.Errorf("collector exited before it was ready (%w):\n%s", c.Err(), c.out.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -206,7 +206,7 @@ func launchRel(t *testing.T, bin string, cfg relConfig) (*relCollector, error) {
 func (r *relCollector) restart(t *testing.T, bin string) *relCollector {
 	t.Helper()
 	select {
-	case <-r.done:
+	case <-r.Done():
 	default:
 		t.Fatal("restart: the previous collector is still running")
 	}
@@ -216,14 +216,7 @@ func (r *relCollector) restart(t *testing.T, bin string) *relCollector {
 // kill sends SIGKILL and waits for the process to be gone.
 func (c *collector) kill(t *testing.T) {
 	t.Helper()
-	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatalf("SIGKILL: %v", err)
-	}
-	select {
-	case <-c.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("collector still running 10s after SIGKILL")
-	}
+	c.Kill()
 }
 
 // terminate sends SIGTERM and waits up to timeout for the exit; it returns
@@ -231,12 +224,12 @@ func (c *collector) kill(t *testing.T) {
 func (c *collector) terminate(t *testing.T, timeout time.Duration) (time.Duration, error) {
 	t.Helper()
 	start := time.Now()
-	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := c.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: %v", err)
 	}
 	select {
-	case <-c.done:
-		return time.Since(start), c.err
+	case <-c.Done():
+		return time.Since(start), c.Err()
 	case <-time.After(timeout):
 		t.Fatalf("collector did not exit within %s of SIGTERM", timeout)
 		return 0, nil
