@@ -44,7 +44,7 @@ func TestDefaultConfig(t *testing.T) {
 	// Without an api_key the default config is not usable: the user must set one.
 	err := confmap.Validate(cfg)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "api_key")
+	assert.ErrorContains(t, err, "api_key")
 }
 
 func TestLoadFullConfig(t *testing.T) {
@@ -87,7 +87,7 @@ func TestConfigErrors(t *testing.T) {
 			_, err := loadConfig(t, name)
 			require.Error(t, err)
 			for _, w := range want {
-				assert.Contains(t, err.Error(), w)
+				require.ErrorContains(t, err, w)
 			}
 			assert.NotContains(t, err.Error(), "secretpersonalkey")
 			assert.NotContains(t, err.Error(), "hunter2")

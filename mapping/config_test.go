@@ -191,7 +191,7 @@ logs:
 			}
 			require.Error(t, err)
 			for _, w := range tt.want {
-				assert.Contains(t, err.Error(), w)
+				assert.ErrorContains(t, err, w)
 			}
 		})
 	}
@@ -252,8 +252,8 @@ spans:
     timestamp: later`)
 	err := cfg.Check()
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `rule "a"`)
-	assert.Contains(t, err.Error(), `rule "b"`)
+	require.ErrorContains(t, err, `rule "a"`)
+	assert.ErrorContains(t, err, `rule "b"`)
 }
 
 // TestBuiltinDistinctIDValidates: a rule without a distinct_id chain, with

@@ -22,7 +22,7 @@ import (
 // placeholderAPIKey stands in for an api_key that is empty where this tool
 // runs (typically ${env:POSTHOG_API_KEY} in CI): the rules need no key, and
 // nothing is sent.
-const placeholderAPIKey = "phc_posthog_rules_placeholder"
+const placeholderAPIKey = "phc_posthog_rules_placeholder" //nolint:gosec // G101: a placeholder, not a credential
 
 // loadRules reads the rules from a collector config (the exporter's section
 // under `exporters:`) or from a rules file (error_mode, defaults, spans,

@@ -37,7 +37,7 @@ func TestLoadRulesFromCollectorConfig(t *testing.T) {
 	assert.Equal(t, "staging-rule", cfg.Logs[0].Name)
 
 	_, err = loadRules(ctx, path, "")
-	assert.ErrorContains(t, err, "several posthog exporters (posthog/prod, posthog/staging): choose one with --exporter")
+	require.ErrorContains(t, err, "several posthog exporters (posthog/prod, posthog/staging): choose one with --exporter")
 	_, err = loadRules(ctx, path, "posthog/dev")
 	assert.ErrorContains(t, err, "--exporter posthog/dev: no such exporter; the posthog exporters are: posthog/prod, posthog/staging")
 }
