@@ -132,9 +132,9 @@ func TestUnknownKeysAreErrors(t *testing.T) {
 			"logs:\n  - name: r" + rule + "  - name: s" + rule + "    bogus: 1\n",
 			"logs[1].bogus: unknown key; valid keys here are ",
 		},
-		"span event rule conditon": {
-			"span_events:\n  - name: r" + rule + "    conditon: ['spanevent.name == \"x\"']\n",
-			`span_events[0].conditon: unknown key; did you mean "conditions"?`,
+		"span event rule condition": {
+			"span_events:\n  - name: r" + rule + "    condition: ['spanevent.name == \"x\"']\n",
+			`span_events[0].condition: unknown key; did you mean "conditions"?`,
 		},
 		"span_event": {
 			"span_event:\n  - name: r" + rule,
