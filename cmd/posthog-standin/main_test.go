@@ -91,3 +91,16 @@ func TestPrinterFullAndJSON(t *testing.T) {
 		t.Errorf("-json printed\n%s\nwant the events as sent:\n%s", got, sent)
 	}
 }
+
+// TestPropsShowWhatSpecialEventsAreAbout: a flag exposure shows its flag and
+// response, an $exception its type and message; other $ keys stay hidden.
+func TestPropsShowWhatSpecialEventsAreAbout(t *testing.T) {
+	flag := props(map[string]any{"$lib": "x", "$feature_flag": "new-ui", "$feature_flag_response": "test", "$feature/new-ui": "test"}, 5)
+	if flag != "$feature_flag=new-ui $feature_flag_response=test" {
+		t.Errorf("flag exposure: %q", flag)
+	}
+	exc := props(map[string]any{"$exception_list": []any{map[string]any{"type": "TypeError", "value": "x is undefined"}}, "$exception_fingerprint": "ab"}, 5)
+	if exc != `exception="TypeError: x is undefined"` {
+		t.Errorf("exception: %q", exc)
+	}
+}
