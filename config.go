@@ -119,6 +119,9 @@ func (c *Config) Validate() error {
 	if limit := postHogMaxBodyBytes - envelopeBytes; c.MaxBatchBytes <= 0 || c.MaxBatchBytes > limit {
 		errs = append(errs, fmt.Errorf("max_batch_bytes: must be between 1 and %d (PostHog refuses bodies over 20 MB), got %d", limit, c.MaxBatchBytes))
 	}
+	if err := c.Mapping.Check(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -44,7 +44,7 @@ func TestDefaultConfig(t *testing.T) {
 	// Without an api_key the default config is not usable: the user must set one.
 	err := confmap.Validate(cfg)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "api_key")
+	assert.ErrorContains(t, err, "api_key")
 }
 
 func TestLoadFullConfig(t *testing.T) {
@@ -87,7 +87,7 @@ func TestConfigErrors(t *testing.T) {
 			_, err := loadConfig(t, name)
 			require.Error(t, err)
 			for _, w := range want {
-				assert.Contains(t, err.Error(), w)
+				require.ErrorContains(t, err, w)
 			}
 			assert.NotContains(t, err.Error(), "secretpersonalkey")
 			assert.NotContains(t, err.Error(), "hunter2")
@@ -132,9 +132,9 @@ func TestUnknownKeysAreErrors(t *testing.T) {
 			"logs:\n  - name: r" + rule + "  - name: s" + rule + "    bogus: 1\n",
 			"logs[1].bogus: unknown key; valid keys here are ",
 		},
-		"span event rule conditon": {
-			"span_events:\n  - name: r" + rule + "    conditon: ['spanevent.name == \"x\"']\n",
-			`span_events[0].conditon: unknown key; did you mean "conditions"?`,
+		"span event rule condition": {
+			"span_events:\n  - name: r" + rule + "    condition: ['spanevent.name == \"x\"']\n",
+			`span_events[0].condition: unknown key; did you mean "conditions"?`,
 		},
 		"span_event": {
 			"span_event:\n  - name: r" + rule,

@@ -77,7 +77,7 @@ func newHarness(t *testing.T, mutate func(*Config), opts ...posthogtest.Option) 
 		mutate(cfg)
 	}
 	require.NoError(t, cfg.Validate())
-	require.NoError(t, cfg.Mapping.Validate())
+	require.NoError(t, cfg.Mapping.Check())
 
 	core, logged := observer.New(zapcore.DebugLevel)
 	h.logged = logged
@@ -320,7 +320,7 @@ func TestPropagateFailsPermanently(t *testing.T) {
 	err := h.traces.ConsumeTraces(context.Background(), serverSpans(1))
 	require.Error(t, err)
 	assert.True(t, consumererror.IsPermanent(err))
-	assert.Contains(t, err.Error(), "rule api")
+	assert.ErrorContains(t, err, "rule api")
 }
 
 func TestNoRulesWarnsAtStart(t *testing.T) {
@@ -391,7 +391,7 @@ func TestDryRunSendsNothing(t *testing.T) {
 	assert.Empty(t, h.capture.Requests(), "dry_run sends nothing")
 	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(25, "rule", "api")}, ignoreTime...)
 	_, err := h.tel.GetMetric("otelcol_exporter_posthog_events_sent")
-	assert.Error(t, err, "nothing counted as sent")
+	require.Error(t, err, "nothing counted as sent")
 
 	logged := h.logged.FilterMessage("dry_run: event not sent to PostHog").All()
 	require.Len(t, logged, 10, "at most 10 events logged per 10s")

@@ -50,7 +50,7 @@ func FuzzComponent(f *testing.F) {
 	f.Add("\xff\xfe", "\xc3(", "\xff", "k\x00\"\u2028", int64(-1), math.NaN(), []byte{}, int64(0), int64(0), uint8(0), uint16(0))
 	f.Add("", "", "", "", int64(math.MinInt64), math.Inf(1), []byte(nil), int64(math.MaxInt64), int64(-1), uint8(255), uint16(0))
 	f.Add("n", strings.Repeat("e", 10<<10), strings.Repeat("u", 10<<10), "x", int64(0), math.Inf(-1), []byte{0xff}, int64(0), int64(math.MinInt64), uint8(70), uint16(1))
-	f.Add("n", "e", "u", strings.Repeat("x", 1024), int64(0), -0.0, []byte{0}, int64(1), int64(1), uint8(1), uint16(10<<10))
+	f.Add("n", "e", "u", strings.Repeat("x", 1024), int64(0), math.Copysign(0, -1), []byte{0}, int64(1), int64(1), uint8(1), uint16(10<<10))
 	f.Add("n", "e", "u", "\xff", int64(0), 1e308, []byte{0}, int64(1), int64(1), uint8(1), uint16(10<<10))
 
 	f.Fuzz(func(t *testing.T, name, event, id, s string, n int64, fl float64, raw []byte, start, end int64, depth uint8, big uint16) {

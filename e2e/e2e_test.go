@@ -24,7 +24,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"text/template"
 	"time"
@@ -35,6 +34,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/posthogexporter/posthogexporter/internal/collectortest"
 	"github.com/posthogexporter/posthogexporter/internal/demotelemetry"
 	"github.com/posthogexporter/posthogexporter/internal/posthogtest"
 )
@@ -101,13 +101,10 @@ func (s *syncBuffer) String() string {
 }
 
 type collector struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	done   chan struct{}
-	err    error // set when done is closed
-	otlp   string
-	stopMu sync.Once
+	*collectortest.Process
+	t    *testing.T
+	out  *syncBuffer
+	otlp string
 }
 
 // startCollector starts the binary with config and waits until its OTLP/HTTP
@@ -128,45 +125,26 @@ func startCollector(t *testing.T, bin, config, otlpHTTP string) *collector {
 func startCollectorWith(t *testing.T, bin, otlpHTTP string, env []string, args ...string) *collector {
 	t.Helper()
 	c := launch(t, bin, otlpHTTP, env, args...)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", otlpHTTP, 200*time.Millisecond)
-		if err == nil {
-			conn.Close()
-			return c
-		}
-		select {
-		case <-c.done:
-			t.Fatalf("collector exited before listening (%v):\n%s", c.err, c.out.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("collector not listening on %s after 60s:\n%s", otlpHTTP, c.out.String())
-		}
+	if err := c.WaitListening(context.Background(), otlpHTTP, 60*time.Second); err != nil {
+		t.Fatalf("%v:\n%s", err, c.out.String())
 	}
+	return c
 }
 
 // launch starts the binary with args and extra environment variables, and
 // makes sure the test kills it and shows its output should the test fail.
 func launch(t *testing.T, bin, otlpHTTP string, env []string, args ...string) *collector {
 	t.Helper()
-	c := &collector{t: t, out: &syncBuffer{}, done: make(chan struct{}), otlp: otlpHTTP}
-	c.cmd = exec.Command(bin, args...)
-	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
-	c.cmd.Env = append(os.Environ(), env...)
-	if err := c.cmd.Start(); err != nil {
+	c := &collector{t: t, out: &syncBuffer{}, otlp: otlpHTTP}
+	p, err := collectortest.Start(context.Background(), bin, args, env, c.out)
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { c.err = c.cmd.Wait(); close(c.done) }()
+	c.Process = p
 	t.Cleanup(func() {
-		select {
-		case <-c.done:
-		default:
-			_ = c.cmd.Process.Kill()
-			<-c.done
-		}
+		c.Kill()
 		if t.Failed() {
-			t.Logf("collector output (pid %d):\n%s", c.cmd.Process.Pid, c.out.String())
+			t.Logf("collector output (pid %d):\n%s", c.Pid(), c.out.String())
 		}
 	})
 	return c
@@ -175,16 +153,8 @@ func launch(t *testing.T, bin, otlpHTTP string, env []string, args ...string) *c
 // stop sends SIGTERM and requires a clean exit (status 0) within 30s.
 func (c *collector) stop() {
 	c.t.Helper()
-	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		c.t.Fatalf("SIGTERM: %v", err)
-	}
-	select {
-	case <-c.done:
-	case <-time.After(30 * time.Second):
-		c.t.Fatalf("collector did not exit within 30s of SIGTERM")
-	}
-	if c.err != nil {
-		c.t.Fatalf("collector exited with %v after SIGTERM", c.err)
+	if err := c.Stop(30 * time.Second); err != nil {
+		c.t.Fatalf("after SIGTERM: %v", err)
 	}
 	for _, line := range strings.Split(c.out.String(), "\n") {
 		if strings.Contains(line, "\terror\t") || strings.HasPrefix(line, "panic:") {

@@ -17,7 +17,6 @@ package e2e
 // One span in 10 matches no rule; every other span is one event.
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -33,6 +32,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/posthogexporter/posthogexporter/internal/collectortest"
 	"github.com/posthogexporter/posthogexporter/internal/posthogtest"
 )
 
@@ -60,39 +60,6 @@ func envInt(t *testing.T, name string, def int) int {
 		t.Fatalf("%s=%q: want a positive integer", name, v)
 	}
 	return n
-}
-
-// procStatus reads the RSS (KiB) of pid from /proc.
-func procRSS(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
-}
-
-// procCPU reads the user+system CPU time of pid from /proc/<pid>/stat.
-func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command (which is in parentheses and may hold spaces).
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100, nil // USER_HZ is 100 on Linux
 }
 
 // soakSink counts what the stand-in accepts and forgets the events
@@ -184,9 +151,9 @@ func TestSoak(t *testing.T) {
 		t.Fatalf("SOAK_QUEUE=%q: want memory or file", queue)
 	}
 	c := startRel(t, bin, cfg)
-	pid := c.cmd.Process.Pid
-	rss0, _ := procRSS(pid)
-	cpu0, _ := procCPU(pid)
+	pid := c.Pid()
+	rss0, _ := collectortest.RSSKiB(pid)
+	cpu0, _ := collectortest.CPUTime(pid)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -205,7 +172,7 @@ func TestSoak(t *testing.T) {
 				return
 			case <-tick.C:
 			}
-			kb, err := procRSS(pid)
+			kb, err := collectortest.RSSKiB(pid)
 			if err != nil {
 				continue
 			}
@@ -318,7 +285,7 @@ func TestSoak(t *testing.T) {
 	sink.mu.Unlock()
 	time.Sleep(2 * time.Second) // late duplicates would show here
 	metrics := c.scrape(t)
-	cpu1, _ := procCPU(pid)
+	cpu1, _ := collectortest.CPUTime(pid)
 	cancel()
 	bg.Wait()
 	c.stop()

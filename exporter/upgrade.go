@@ -25,7 +25,7 @@ func (u *upgradeLog) mapped(records int, r *eventsRequest, err error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if err != nil {
-		u.failLocked(err)
+		_ = u.failLocked(err) // counted and logged there; the caller drops the entry
 		return
 	}
 	if u.requests == 0 {

@@ -126,9 +126,12 @@ func NewDefaultConfig() Config {
 	}
 }
 
-// Validate parses every OTTL string of the configuration, so a bad rule fails
+// Check parses every OTTL string of the configuration, so a bad rule fails
 // at start-up and in `otelcol validate`. Each error names the rule and field.
-func (c *Config) Validate() error {
+// The exporter's Config.Validate calls it. It is not named Validate because
+// the collector would then call it too, and name the error's path after this
+// squashed struct ("posthog::mapping: ..."), a key no user wrote.
+func (c *Config) Check() error {
 	_, err := compile(c, nopTelemetry())
 	return err
 }

@@ -187,11 +187,11 @@ logs:
 			cfg := NewDefaultConfig()
 			err := confmap.NewFromStringMap(raw).Unmarshal(&cfg)
 			if err == nil {
-				err = cfg.Validate()
+				err = cfg.Check()
 			}
 			require.Error(t, err)
 			for _, w := range tt.want {
-				assert.Contains(t, err.Error(), w)
+				assert.ErrorContains(t, err, w)
 			}
 		})
 	}
@@ -235,7 +235,7 @@ logs:
     distinct_id: ['log.attributes["user.id"]']
     attributes: [endpoint, limit, current]
 `)
-	require.NoError(t, cfg.Validate())
+	require.NoError(t, cfg.Check())
 	assert.True(t, cfg.HasRules())
 }
 
@@ -250,10 +250,10 @@ spans:
     event: e
     distinct_id: ['"x"']
     timestamp: later`)
-	err := cfg.Validate()
+	err := cfg.Check()
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `rule "a"`)
-	assert.Contains(t, err.Error(), `rule "b"`)
+	require.ErrorContains(t, err, `rule "a"`)
+	assert.ErrorContains(t, err, `rule "b"`)
 }
 
 // TestBuiltinDistinctIDValidates: a rule without a distinct_id chain, with
@@ -264,11 +264,11 @@ func TestBuiltinDistinctIDValidates(t *testing.T) {
 spans:
   - name: anon
     event: e`)
-	require.NoError(t, cfg.Validate())
+	require.NoError(t, cfg.Check())
 }
 
 func TestEmptyConfigIsValid(t *testing.T) {
 	cfg := NewDefaultConfig()
-	require.NoError(t, cfg.Validate())
+	require.NoError(t, cfg.Check())
 	assert.False(t, cfg.HasRules())
 }

@@ -24,7 +24,7 @@ func newTestExplainer(t *testing.T, src string) *Explainer {
 // explainSpan explains the rules for a span named "checkout" of kind SERVER
 // with attributes http.route "/cart", status 503, user "u1" and payload
 // `{bad json`, on a resource of service "shop".
-func explainSpan(t *testing.T, x *Explainer) map[string]Outcome {
+func explainSpan(x *Explainer) map[string]Outcome {
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
 	rs.Resource().Attributes().PutStr("service.name", "shop")
@@ -62,7 +62,7 @@ spans:
   - {name: closest, event: e, conditions: ['span.name == "other"', 'span.name == "checkout" and span.kind == SPAN_KIND_CLIENT']}
   - {name: string-with-and, event: e, conditions: ['span.name == "a and b" and span.kind == SPAN_KIND_SERVER']}
 `)
-	got := explainSpan(t, x)
+	got := explainSpan(x)
 
 	assert.True(t, got["matches"].Matched)
 	assert.Nil(t, got["matches"].Failed)
@@ -103,12 +103,12 @@ spans:
   - {name: bad-property, event: e, distinct_id: ['"x"'], properties: {p: 'ParseJSON(span.attributes["payload"])'}}
   - {name: no-name, event_expression: 'span.attributes["missing"]', distinct_id: ['"x"']}
 `)
-	got := explainSpan(t, x)
+	got := explainSpan(x)
 	assert.Equal(t, Outcome{Rule: "no-id", Matched: true, Dropped: DropMissingDistinctID}, got["no-id"])
 	assert.Equal(t, DropMissingEventName, got["no-name"].Dropped)
 	assert.True(t, got["bad-property"].Matched)
 	assert.Equal(t, DropEvaluationError, got["bad-property"].Dropped)
-	assert.ErrorContains(t, got["bad-property"].Err, "invalid character")
+	require.ErrorContains(t, got["bad-property"].Err, "invalid character")
 	assert.Nil(t, got["bad-property"].Event)
 }
 
@@ -122,8 +122,8 @@ spans:
   - {name: error, event: e, conditions: ['ParseJSON(span.attributes["payload"])["a"] == 1']}
   - {name: ok, event: e}
 `)
-	got := explainSpan(t, x)
-	assert.Error(t, got["error"].Err)
+	got := explainSpan(x)
+	require.Error(t, got["error"].Err)
 	assert.True(t, got["ok"].Matched)
 }
 

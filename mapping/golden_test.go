@@ -60,7 +60,7 @@ func TestGolden(t *testing.T) {
 
 func checkErrorCase(t *testing.T, dir, path string) {
 	cfg := loadRules(t, filepath.Join(dir, "rules.yaml"))
-	err := cfg.Validate()
+	err := cfg.Check()
 	require.Error(t, err, "rules.yaml must not validate")
 	if *update {
 		require.NoError(t, os.WriteFile(path, []byte(err.Error()+"\n"), 0o600))
@@ -82,7 +82,7 @@ func loadRules(t *testing.T, path string) Config {
 
 func runCase(t *testing.T, dir string) goldenOutput {
 	cfg := loadRules(t, filepath.Join(dir, "rules.yaml"))
-	require.NoError(t, cfg.Validate())
+	require.NoError(t, cfg.Check())
 	m, err := NewMapper(&cfg, testLibrary, nopTelemetry())
 	require.NoError(t, err)
 

@@ -26,11 +26,6 @@ func mapTraces(m *Mapper, td ptrace.Traces) (*Result, error) {
 	return res, m.MapTraces(context.Background(), td, res)
 }
 
-func mapLogs(m *Mapper, ld plog.Logs) (*Result, error) {
-	res := &Result{}
-	return res, m.MapLogs(context.Background(), ld, res)
-}
-
 func twoSpans() ptrace.Traces {
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
@@ -127,7 +122,7 @@ spans:
 `)
 	err := m.MapTraces(context.Background(), twoSpans(), &Result{})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "rule fragile")
+	assert.ErrorContains(t, err, "rule fragile")
 }
 
 func TestSilentCountsWithoutError(t *testing.T) {

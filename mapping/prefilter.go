@@ -221,9 +221,10 @@ func splitAnd(s string) ([]string, bool) {
 		c := s[i]
 		switch {
 		case inString:
-			if c == '\\' {
+			switch c {
+			case '\\':
 				i++
-			} else if c == '"' {
+			case '"':
 				inString = false
 			}
 		case c == '"':

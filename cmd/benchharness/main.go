@@ -52,12 +52,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/posthogexporter/posthogexporter/internal/collectortest"
 )
 
 type settings struct {
@@ -104,17 +105,9 @@ func main() {
 		_ = os.Remove(f)
 	}
 
-	// BENCH_CPUPROFILE profiles the harness itself (load generator and sinks).
-	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
-		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
-			defer pprof.StopCPUProfile()
-		}
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	code := run(ctx, s)
 	stop()
-	pprof.StopCPUProfile()
 	os.Exit(code)
 }
 
@@ -123,29 +116,21 @@ func run(ctx context.Context, s settings) int {
 	logf("machine: %s", machine.oneLine())
 	var results []runResult
 	code := 0
-	if s.runs["posthog"] {
-		r := s.measure(ctx, runSpec{label: "1", exporter: expPostHog, rate: s.rate, warmup: s.warmup, duration: s.duration})
-		results = append(results, r)
-		if !r.ok {
-			code = 1
+	// Runs 1, 5, 4 and 2 in this order (the report's order), as BENCH_RUNS says.
+	for _, spec := range []struct {
+		run string
+		runSpec
+	}{
+		{"posthog", runSpec{label: "1", exporter: expPostHog}},
+		{"tracecontext", runSpec{label: "5", exporter: expPostHog, traceContext: true}},
+		{"filestorage", runSpec{label: "4", exporter: expPostHog, storage: true}},
+		{"otlphttp", runSpec{label: "2", exporter: expOTLPHTTP}},
+	} {
+		if !s.runs[spec.run] || ctx.Err() != nil {
+			continue
 		}
-	}
-	if s.runs["tracecontext"] && ctx.Err() == nil {
-		r := s.measure(ctx, runSpec{label: "5", exporter: expPostHog, traceContext: true, rate: s.rate, warmup: s.warmup, duration: s.duration})
-		results = append(results, r)
-		if !r.ok {
-			code = 1
-		}
-	}
-	if s.runs["filestorage"] && ctx.Err() == nil {
-		r := s.measure(ctx, runSpec{label: "4", exporter: expPostHog, storage: true, rate: s.rate, warmup: s.warmup, duration: s.duration})
-		results = append(results, r)
-		if !r.ok {
-			code = 1
-		}
-	}
-	if s.runs["otlphttp"] && ctx.Err() == nil {
-		r := s.measure(ctx, runSpec{label: "2", exporter: expOTLPHTTP, rate: s.rate, warmup: s.warmup, duration: s.duration})
+		spec.rate, spec.warmup, spec.duration = s.rate, s.warmup, s.duration
+		r := s.measure(ctx, spec.runSpec)
 		results = append(results, r)
 		if !r.ok {
 			code = 1
@@ -274,10 +259,10 @@ type mark struct {
 
 func takeMark(pid int, st *loadStats, sk sink) mark {
 	m := mark{t: time.Now(), sent: st.sent.Load(), received: sk.received()}
-	m.ticks, _ = procCPUTicks(pid)
-	m.writeBytes, m.wchar, _ = procWrites(pid)
-	m.selfTicks, _ = procCPUTicks(os.Getpid())
-	m.hostBusy, m.hostTotal, _ = hostCPU()
+	m.ticks, _ = collectortest.CPUTicks(pid)
+	m.writeBytes, m.wchar, _ = collectortest.Writes(pid)
+	m.selfTicks, _ = collectortest.CPUTicks(os.Getpid())
+	m.hostBusy, m.hostTotal, _ = collectortest.HostCPU()
 	return m
 }
 
@@ -367,13 +352,13 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	stopped := false
 	defer func() {
 		if !stopped {
-			_ = col.stop(5 * time.Second)
+			_ = col.Stop(5 * time.Second)
 		}
 	}()
 	if err := col.waitReady(ctx, httpAddr, 30*time.Second); err != nil {
 		return fail(err)
 	}
-	smp := startSampler(col.pid(), time.Second)
+	smp := startSampler(col.Pid(), time.Second)
 
 	lg := newLoadGen("http://"+httpAddr, s.batchSize, s.senders, s.gzip)
 	defer lg.close()
@@ -387,9 +372,9 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	case <-time.After(spec.warmup):
 	case <-sendDone:
 	}
-	m0 := takeMark(col.pid(), st, sk)
+	m0 := takeMark(col.Pid(), st, sk)
 	<-sendDone
-	m1 := takeMark(col.pid(), st, sk)
+	m1 := takeMark(col.Pid(), st, sk)
 	if ctx.Err() != nil {
 		smp.stop()
 		return fail(ctx.Err())
@@ -405,7 +390,7 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 		drainOK += traceContextWait // the last spans wait that long for parents that never come
 	}
 	drainLimit := 4 * drainOK
-	for sk.received() < want && time.Since(m1.t) < drainLimit && !col.exited() {
+	for sk.received() < want && time.Since(m1.t) < drainLimit && !col.Exited() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	res.drain = time.Since(m1.t)
@@ -414,12 +399,12 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	time.Sleep(300 * time.Millisecond) // anything beyond the expected would show up now
 	samples := smp.stop()
 
-	stopErr := col.stop(15 * time.Second)
+	stopErr := col.Stop(15 * time.Second)
 	stopped = true
 	if stopErr != nil {
 		res.notes = append(res.notes, "collector stop: "+stopErr.Error())
 	}
-	if col.exited() && m1.ticks == 0 {
+	if col.Exited() && m1.ticks == 0 {
 		return fail(fmt.Errorf("the collector died; see %s:\n%s", col.logPath, tail(col.logPath, 15)))
 	}
 
@@ -427,10 +412,10 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	dt := m1.t.Sub(m0.t).Seconds()
 	res.inRate = float64(m1.sent-m0.sent) / dt
 	res.outRate = float64(m1.received-m0.received) / dt
-	res.cpuPct = float64(m1.ticks-m0.ticks) / clockTicks / dt * 100
+	res.cpuPct = float64(m1.ticks-m0.ticks) / collectortest.ClockTicks / dt * 100
 	res.diskWrite = float64(m1.writeBytes-m0.writeBytes) / dt
 	res.writeCalls = float64(m1.wchar-m0.wchar) / dt
-	res.harnessCPU = float64(m1.selfTicks-m0.selfTicks) / clockTicks / dt * 100
+	res.harnessCPU = float64(m1.selfTicks-m0.selfTicks) / collectortest.ClockTicks / dt * 100
 	if m1.hostTotal > m0.hostTotal {
 		res.hostBusy = float64(m1.hostBusy-m0.hostBusy) / float64(m1.hostTotal-m0.hostTotal) * 100
 	}

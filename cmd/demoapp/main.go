@@ -50,6 +50,7 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "demoapp: %v\n", err)
-		os.Exit(1)
+		stop()
+		os.Exit(1) //nolint:gocritic // exitAfterDefer: stop ran on the line above
 	}
 }

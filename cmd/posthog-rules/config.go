@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -14,13 +15,14 @@ import (
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 
 	"github.com/posthogexporter/posthogexporter"
+	"github.com/posthogexporter/posthogexporter/internal/configkeys"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
 // placeholderAPIKey stands in for an api_key that is empty where this tool
 // runs (typically ${env:POSTHOG_API_KEY} in CI): the rules need no key, and
 // nothing is sent.
-const placeholderAPIKey = "phc_posthog_rules_placeholder"
+const placeholderAPIKey = "phc_posthog_rules_placeholder" //nolint:gosec // G101: a placeholder, not a credential
 
 // loadRules reads the rules from a collector config (the exporter's section
 // under `exporters:`) or from a rules file (error_mode, defaults, spans,
@@ -49,11 +51,15 @@ func loadRules(ctx context.Context, path, exporter string) (*mapping.Config, err
 		if exporter != "" {
 			return nil, fmt.Errorf("%s: --exporter %s: this is a rules file, not a collector config (it has no exporters: section)", path, exporter)
 		}
+		// A misspelled key is an error here as in the collector.
+		if err := configkeys.Check(conf.ToStringMap(), reflect.TypeFor[mapping.Config]()); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 		cfg := mapping.NewDefaultConfig()
 		if err := conf.Unmarshal(&cfg); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if err := confmap.Validate(&cfg); err != nil {
+		if err := cfg.Check(); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		return &cfg, nil

@@ -37,7 +37,7 @@ func TestLoadRulesFromCollectorConfig(t *testing.T) {
 	assert.Equal(t, "staging-rule", cfg.Logs[0].Name)
 
 	_, err = loadRules(ctx, path, "")
-	assert.ErrorContains(t, err, "several posthog exporters (posthog/prod, posthog/staging): choose one with --exporter")
+	require.ErrorContains(t, err, "several posthog exporters (posthog/prod, posthog/staging): choose one with --exporter")
 	_, err = loadRules(ctx, path, "posthog/dev")
 	assert.ErrorContains(t, err, "--exporter posthog/dev: no such exporter; the posthog exporters are: posthog/prod, posthog/staging")
 }
@@ -49,10 +49,11 @@ func TestLoadRulesValidates(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	for _, tc := range []struct{ src, want string }{
-		{"spanz: []\n", "invalid keys: spanz"},
+		{"spanz: []\n", `spanz: unknown key; did you mean "spans"?`},
 		{"exporters:\n  posthog:\n    spans: [{event: a, distinct_id: ['\"x\"'], conditions: ['span.nam == 1']}]\n", "rule spans[0]: conditions[0]"},
 		{"exporters:\n  posthog:\n    max_batch_events: -1\n", "max_batch_events"},
 		{"spans: [{event: a, timestamp: middle}]\n", "rule spans[0]: timestamp"},
+		{"spans: [{event: a, condition: ['true']}]\n", `spans[0].condition: unknown key; did you mean "conditions"?`},
 		{"exporters:\n  otlphttp: {}\n", "no posthog exporter in this config"},
 	} {
 		_, err := loadRules(ctx, writeFile(t, dir, "c.yaml", tc.src), "")

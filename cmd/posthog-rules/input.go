@@ -35,7 +35,7 @@ func readInput(path string) (*telemetry, error) {
 	if path == "-" {
 		data, err = io.ReadAll(os.Stdin)
 	} else {
-		data, err = os.ReadFile(path)
+		data, err = os.ReadFile(path) //nolint:gosec // G304: the input file the user named on the command line
 	}
 	if err != nil {
 		return nil, err
@@ -126,7 +126,7 @@ func parseProto(data []byte) (*telemetry, error) {
 	}
 	switch {
 	case terr != nil && lerr != nil:
-		return nil, fmt.Errorf("neither OTLP/JSON nor an OTLP protobuf traces or logs request (as traces: %v; as logs: %v)", terr, lerr)
+		return nil, fmt.Errorf("neither OTLP/JSON nor an OTLP protobuf traces or logs request (as traces: %w; as logs: %w)", terr, lerr)
 	case terr == nil && spans >= logs:
 		return &telemetry{traces: []ptrace.Traces{treq.Traces()}}, nil
 	default:

@@ -171,10 +171,10 @@ func TestExplainJSONContract(t *testing.T) {
 		"resource": map[string]any{"service.name": "shop"},
 	}, r["record"])
 
-	rules_ := r["rules"].([]any)
-	require.Len(t, rules_, 5, "span rules only")
+	ruleList := r["rules"].([]any)
+	require.Len(t, ruleList, 5, "span rules only")
 	byName := map[string]map[string]any{}
-	for _, x := range rules_ {
+	for _, x := range ruleList {
 		x := x.(map[string]any)
 		assert.ElementsMatch(t, []string{"rule", "matched", "failed", "error", "events", "dropped"}, keys(x))
 		byName[x["rule"].(string)] = x
@@ -239,7 +239,7 @@ func TestExplainText(t *testing.T) {
 		if i == 0 {
 			ruleCol, statusCol = len(m[1]), len(m[1])+len(m[2])
 		}
-		assert.Equal(t, ruleCol, len(m[1]), l)
+		assert.Len(t, m[1], ruleCol, l)
 		assert.Equal(t, statusCol, len(m[1])+len(m[2]), l)
 	}
 	assert.Regexp(t, `checkout\s+match\s+\{"uuid":"[0-9a-f-]{36}","event":"checkout","distinct_id":"u1",`, lines[0])

@@ -85,18 +85,18 @@ func writeTLEngineFixtures(t *testing.T, onlyNew bool) {
 	var mu sync.Mutex
 	traces := ptrace.NewTraces()
 	logs := plog.NewLogs()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		defer mu.Unlock()
 		switch r.URL.Path {
 		case "/v1/traces":
 			req := ptraceotlp.NewExportRequest()
-			require.NoError(t, req.UnmarshalProto(body))
+			assert.NoError(t, req.UnmarshalProto(body))
 			req.Traces().ResourceSpans().MoveAndAppendTo(traces.ResourceSpans())
 		case "/v1/logs":
 			req := plogotlp.NewExportRequest()
-			require.NoError(t, req.UnmarshalProto(body))
+			assert.NoError(t, req.UnmarshalProto(body))
 			req.Logs().ResourceLogs().MoveAndAppendTo(logs.ResourceLogs())
 		}
 	}))

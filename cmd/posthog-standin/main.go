@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -189,15 +190,25 @@ func shortTime(ts string) string {
 	return t.UTC().Format("15:04:05.000Z")
 }
 
-// props renders up to n properties, skipping PostHog's own ($...) and the
-// hidden ones, as k=v pairs in key order.
+// shownDollarKeys are PostHog's own keys that say what an event is about:
+// without them a $feature_flag_called row would be empty.
+var shownDollarKeys = map[string]bool{"$feature_flag": true, "$feature_flag_response": true}
+
+// props renders up to n properties, skipping PostHog's own ($...) but for
+// shownDollarKeys and the hidden ones, as k=v pairs in key order. An
+// $exception_list is shown as its first exception's type and message.
 func props(m map[string]any, n int) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
-		if strings.HasPrefix(k, "$") || hidden[k] {
+		if (strings.HasPrefix(k, "$") && !shownDollarKeys[k]) || hidden[k] {
 			continue
 		}
 		keys = append(keys, k)
+	}
+	if exc := firstException(m["$exception_list"]); exc != "" {
+		m = maps.Clone(m)
+		m["exception"] = exc
+		keys = append(keys, "exception")
 	}
 	slices.Sort(keys)
 	var b strings.Builder
@@ -242,4 +253,16 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// firstException returns "type: value" of an $exception_list's first item.
+func firstException(list any) string {
+	items, _ := list.([]any)
+	if len(items) == 0 {
+		return ""
+	}
+	item, _ := items[0].(map[string]any)
+	typ, _ := item["type"].(string)
+	val, _ := item["value"].(string)
+	return typ + ": " + val
 }

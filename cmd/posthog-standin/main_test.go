@@ -29,7 +29,7 @@ func TestPrinterRowsAndSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 {
+	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	select {
@@ -89,5 +89,18 @@ func TestPrinterFullAndJSON(t *testing.T) {
 	got = post(&printer{json: true, counts: map[string]int{}})
 	if got != sent+"\n"+sent+"\n" {
 		t.Errorf("-json printed\n%s\nwant the events as sent:\n%s", got, sent)
+	}
+}
+
+// TestPropsShowWhatSpecialEventsAreAbout: a flag exposure shows its flag and
+// response, an $exception its type and message; other $ keys stay hidden.
+func TestPropsShowWhatSpecialEventsAreAbout(t *testing.T) {
+	flag := props(map[string]any{"$lib": "x", "$feature_flag": "new-ui", "$feature_flag_response": "test", "$feature/new-ui": "test"}, 5)
+	if flag != "$feature_flag=new-ui $feature_flag_response=test" {
+		t.Errorf("flag exposure: %q", flag)
+	}
+	exc := props(map[string]any{"$exception_list": []any{map[string]any{"type": "TypeError", "value": "x is undefined"}}, "$exception_fingerprint": "ab"}, 5)
+	if exc != `exception="TypeError: x is undefined"` {
+		t.Errorf("exception: %q", exc)
 	}
 }

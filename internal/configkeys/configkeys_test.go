@@ -76,7 +76,7 @@ func TestCheck(t *testing.T) {
 		`Skipped: unknown key`,
 		`hidden: unknown key`,
 	} {
-		assert.Contains(t, err.Error(), want)
+		require.ErrorContains(t, err, want)
 	}
 
 	assert.NoError(t, Check(map[string]any{"name": "n", "anything": 1}, reflect.TypeFor[open]()))

@@ -123,7 +123,7 @@ func TestShrinksWhenIdle(t *testing.T) {
 	c.advance(time.Hour)
 	s.Admit("late", "f", "x")
 	assert.LessOrEqual(t, len(s.ring), 16)
-	assert.Equal(t, 1, len(s.expires))
+	assert.Len(t, s.expires, 1)
 }
 
 func TestConcurrentAdmit(t *testing.T) {

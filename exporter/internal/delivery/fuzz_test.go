@@ -110,7 +110,7 @@ func FuzzSendToStandIn(f *testing.F) {
 		{nil, "\xff\xfe", "\xc3(", "k\xff", "a\x00\"\\\u2028", math.NaN(), -1, 3, 0, 0, 7, 0, 0, false},
 		{nil, "", "", "", "", math.Inf(1), math.MinInt64, 255, math.MaxInt64, 0, 13, 2, 1, true},
 		{nil, "e", "", "$lib", "x", math.Inf(-1), math.MaxInt64, 64, math.MinInt64, 3, 9, 0, 0, false},
-		{[]byte{0xff}, strings.Repeat("n", 10<<10), strings.Repeat("u", 10<<10), "k", "y", -0.0, 0, 65, -1, 0, 20, 3, 6000, true},
+		{[]byte{0xff}, strings.Repeat("n", 10<<10), strings.Repeat("u", 10<<10), "k", "y", math.Copysign(0, -1), 0, 65, -1, 0, 20, 3, 6000, true},
 		// 10 MB properties: the events carrying them are dropped, not their neighbours.
 		{nil, "big", "user", "k", strings.Repeat("x", 1024), 1e300, 1, 1, 253_402_300_799_000_000, 10 << 10, 11, 0, 0, true},
 		{nil, "big", "user", "k", strings.Repeat("\xff", 1024), 1e-300, 1, 1, 0, 2 << 10, 6, 0, 0, false},

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -86,7 +87,7 @@ func TestRead(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			m := pcommon.NewMap()
-			assert.NoError(t, m.FromRaw(c.attrs))
+			require.NoError(t, m.FromRaw(c.attrs))
 			got, ok := Read(m)
 			assert.Equal(t, c.ok, ok)
 			assert.Equal(t, c.want, got)

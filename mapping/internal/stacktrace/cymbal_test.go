@@ -47,7 +47,7 @@ func TestGoldensDecodeAsPostHogReadsThem(t *testing.T) {
 			require.NotNil(t, e.Type, c.name)
 			assert.NotEmpty(t, *e.Type, c.name)
 			require.NotNil(t, e.Mechanism, c.name)
-			assert.Equal(t, false, *e.Mechanism.Handled, c.name)
+			assert.False(t, *e.Mechanism.Handled, c.name)
 			assert.NotNil(t, e.Mechanism.Type, c.name)
 			if e.Stacktrace == nil {
 				continue

@@ -187,7 +187,7 @@ func TestBounds(t *testing.T) {
 		total := 0
 		for _, x := range e {
 			total += len(x.Frames)
-			assert.Equal(t, MaxFrames/MaxExceptions, len(x.Frames))
+			assert.Len(t, x.Frames, MaxFrames/MaxExceptions)
 		}
 		assert.LessOrEqual(t, total, MaxFrames)
 	})

@@ -1,4 +1,4 @@
-package main
+package collectortest
 
 import (
 	"bufio"
@@ -7,11 +7,12 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat
+// ClockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat
 // (100 on every Linux architecture Go supports, asked from getconf anyway).
-var clockTicks = func() float64 {
+var ClockTicks = func() float64 {
 	out, err := exec.Command("getconf", "CLK_TCK").Output()
 	if err == nil {
 		if v, err := strconv.Atoi(strings.TrimSpace(string(out))); err == nil && v > 0 {
@@ -95,7 +96,8 @@ func parseHostCPU(stat string) (busy, total uint64, err error) {
 	return total - idle, total, nil
 }
 
-func procCPUTicks(pid int) (int64, error) {
+// CPUTicks is the CPU time (user and system) pid has used, in ClockTicks.
+func CPUTicks(pid int) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
@@ -103,7 +105,14 @@ func procCPUTicks(pid int) (int64, error) {
 	return parseStatCPU(string(b))
 }
 
-func procRSSKiB(pid int) (int64, error) {
+// CPUTime is the CPU time (user and system) pid has used.
+func CPUTime(pid int) (time.Duration, error) {
+	ticks, err := CPUTicks(pid)
+	return time.Duration(float64(ticks) / ClockTicks * float64(time.Second)), err
+}
+
+// RSSKiB is the resident memory of pid in KiB.
+func RSSKiB(pid int) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -111,7 +120,9 @@ func procRSSKiB(pid int) (int64, error) {
 	return parseStatusRSS(string(b))
 }
 
-func hostCPU() (busy, total uint64, err error) {
+// HostCPU returns the busy and total time of all CPUs since boot, in
+// ClockTicks.
+func HostCPU() (busy, total uint64, err error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return 0, 0, err
@@ -147,7 +158,9 @@ func parseIOWrites(io string) (writeBytes, wchar int64, err error) {
 	return writeBytes, wchar, nil
 }
 
-func procWrites(pid int) (writeBytes, wchar int64, err error) {
+// Writes returns the bytes pid caused to be written to storage and the
+// bytes it passed to write system calls (see parseIOWrites).
+func Writes(pid int) (writeBytes, wchar int64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
 	if err != nil {
 		return 0, 0, err
