@@ -120,7 +120,7 @@ func (p *pipeline) sorted() []string {
 // (which no rule matches) that may carry the identity, a handler with
 // engine and database spans below; identity sometimes also elsewhere.
 // Children end before their parents, as the SDK records them.
-func randomTrace(r *rand.Rand, trace byte) []sp {
+func randomTrace(r *rand.Rand) []sp {
 	spans := []sp{{id: 1, name: "GET /run"}}
 	nextID := byte(2)
 	add := func(parent byte, name string, attrs map[string]string) byte {
@@ -235,7 +235,7 @@ func TestOrderIndependence(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 7))
 		traces := map[byte][]sp{}
 		for tr := range byte(1 + r.IntN(4)) {
-			traces[tr] = randomTrace(r, tr)
+			traces[tr] = randomTrace(r)
 		}
 		// Reference: each trace whole, in one request.
 		ref := newPipeline(t, m, Config{Wait: 5 * time.Second})
@@ -283,7 +283,7 @@ func TestAdversarialOrdersLoseNothing(t *testing.T) {
 	}
 	for seed := range uint64(100) {
 		r := rand.New(rand.NewPCG(seed, 11))
-		spans := randomTrace(r, 1)
+		spans := randomTrace(r)
 		ref := newPipeline(t, m, Config{Wait: 5 * time.Second})
 		ref.push(push(1, spans...))
 		want := uuids(ref.events, false)
