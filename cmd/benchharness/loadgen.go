@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -17,19 +18,18 @@ import (
 )
 
 // loadGen sends batches of spans to an OTLP/HTTP receiver at a fixed rate,
-// as protobuf (gzipped unless told otherwise), from a few concurrent senders
-// like the SDKs of a few service instances. Bodies are built by the senders
+// as gzipped protobuf, from a few concurrent senders like the SDKs of a few
+// service instances. Bodies are built by the senders
 // (pdata + ptraceotlp marshal): no SDK between the schedule and the wire.
 type loadGen struct {
 	url       string // http://host:port/v1/traces
 	batchSize int
 	senders   int
-	gzip      bool
 	ids       *idGen
 	client    *http.Client
 }
 
-func newLoadGen(endpoint string, batchSize, senders int, gz bool) *loadGen {
+func newLoadGen(endpoint string, batchSize, senders int) *loadGen {
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		MaxIdleConns:        senders,
@@ -41,7 +41,6 @@ func newLoadGen(endpoint string, batchSize, senders int, gz bool) *loadGen {
 		url:       endpoint + "/v1/traces",
 		batchSize: batchSize,
 		senders:   senders,
-		gzip:      gz,
 		ids:       newIDGen(),
 		client:    &http.Client{Transport: tr, Timeout: 15 * time.Second},
 	}
@@ -51,7 +50,6 @@ func (g *loadGen) close() { g.client.CloseIdleConnections() }
 
 // loadStats counts what the receiver accepted. Safe for concurrent use.
 type loadStats struct {
-	requests atomic.Int64 // requests answered 2xx
 	sent     atomic.Int64 // spans the receiver accepted
 	matching atomic.Int64 // of those, spans a rule matches
 	expected atomic.Int64 // events the accepted spans should make
@@ -75,7 +73,6 @@ func (s *loadStats) fail(spans int, err string) {
 }
 
 func (s *loadStats) accept(b *batch) {
-	s.requests.Add(1)
 	s.sent.Add(int64(len(b.spans)))
 	s.matching.Add(int64(b.matching))
 	s.expected.Add(int64(b.expectedN))
@@ -92,11 +89,7 @@ func (s *loadStats) accept(b *batch) {
 func (s *loadStats) events() map[string]int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int64, len(s.byEvent))
-	for k, v := range s.byEvent {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.byEvent)
 }
 
 func (s *loadStats) err() string {
@@ -179,15 +172,11 @@ func (g *loadGen) sender(seed uint64, work <-chan time.Time, st *loadStats) {
 			st.fail(len(b.spans), "marshal: "+err.Error())
 			continue
 		}
-		body := raw
-		if g.gzip {
-			zbuf.Reset()
-			zw.Reset(&zbuf)
-			_, _ = zw.Write(raw)
-			_ = zw.Close()
-			body = zbuf.Bytes()
-		}
-		g.post(b, body, &respBuf, st)
+		zbuf.Reset()
+		zw.Reset(&zbuf)
+		_, _ = zw.Write(raw)
+		_ = zw.Close()
+		g.post(b, zbuf.Bytes(), &respBuf, st)
 	}
 }
 
@@ -198,9 +187,7 @@ func (g *loadGen) post(b *batch, body []byte, respBuf *bytes.Buffer, st *loadSta
 		return
 	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
-	if g.gzip {
-		req.Header.Set("Content-Encoding", "gzip")
-	}
+	req.Header.Set("Content-Encoding", "gzip")
 	resp, err := g.client.Do(req)
 	if err != nil {
 		st.fail(len(b.spans), err.Error())
