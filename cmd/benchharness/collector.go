@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/posthogexporter/posthogexporter/internal/collectortest"
@@ -114,51 +114,10 @@ type sample struct {
 	rssKiB int64
 }
 
-// sampler reads the collector's /proc files every second: RSS has no
-// counter to difference like CPU time, so its average and peak need readings.
-type sampler struct {
-	pid     int
-	mu      sync.Mutex
-	samples []sample
-	stopc   chan struct{}
-	done    chan struct{}
-}
-
-func startSampler(pid int) *sampler {
-	s := &sampler{pid: pid, stopc: make(chan struct{}), done: make(chan struct{})}
-	s.read()
-	go func() {
-		defer close(s.done)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.stopc:
-				return
-			case <-t.C:
-				s.read()
-			}
-		}
-	}()
-	return s
-}
-
-func (s *sampler) read() {
-	ticks, err1 := collectortest.CPUTicks(s.pid)
-	rss, err2 := collectortest.RSSKiB(s.pid)
-	if err1 != nil || err2 != nil {
-		return
-	}
-	s.mu.Lock()
-	s.samples = append(s.samples, sample{t: time.Now(), ticks: ticks, rssKiB: rss})
-	s.mu.Unlock()
-}
-
-// stop ends the sampling and returns the readings.
-func (s *sampler) stop() []sample {
-	close(s.stopc)
-	<-s.done
-	return s.samples
+func readSample(pid int) (sample, error) {
+	ticks, err1 := collectortest.CPUTicks(pid)
+	rss, err2 := collectortest.RSSKiB(pid)
+	return sample{t: time.Now(), ticks: ticks, rssKiB: rss}, errors.Join(err1, err2)
 }
 
 // writeSamples keeps the readings beside the collector's log, for a look at

@@ -28,8 +28,10 @@ func tlEngineMapper(t *testing.T) *mapping.Mapper {
 		t.Fatal(err)
 	}
 	raw := map[string]any{}
-	for _, k := range []string{"error_mode", "defaults", "spans", "logs"} {
-		raw[k] = sub.Get(k)
+	for _, k := range []string{"error_mode", "defaults", "spans", "span_events", "feature_flags", "logs"} {
+		if sub.IsSet(k) {
+			raw[k] = sub.Get(k)
+		}
 	}
 	cfg := mapping.NewDefaultConfig()
 	if err := confmap.NewFromStringMap(raw).Unmarshal(&cfg); err != nil {
@@ -51,8 +53,8 @@ func TestBatchMatchesRules(t *testing.T) {
 	seenSpan := map[[8]byte]bool{}
 	for seed := range uint64(5) {
 		b := newBatch(rand.New(rand.NewPCG(seed, 7)), 100)
-		if b.matching != 10 || b.expectedN != 10 {
-			t.Errorf("seed %d: %d matching spans, %d events; want 10 and 10", seed, b.matching, b.expectedN)
+		if b.matching != 10 || b.expectedN != 11 {
+			t.Errorf("seed %d: %d matching spans, %d events; want 10 and 11 (the failed engine run's exception too)", seed, b.matching, b.expectedN)
 		}
 		for round := range 2 {
 			b.stamp(ids, time.Now())

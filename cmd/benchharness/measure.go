@@ -82,10 +82,8 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	}
 	defer func() { _ = col.Stop(5 * time.Second) }()
 
-	smp := startSampler(col.Pid())
-	st, m0, m1 := sendLoad(ctx, spec, col, sk)
+	st, m0, m1, samples := sendLoad(ctx, spec, col, sk)
 	if ctx.Err() != nil {
-		smp.stop()
 		return fail(ctx.Err())
 	}
 	want := st.expected.Load()
@@ -94,7 +92,6 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	}
 	drain, delivered := waitDelivered(sk, want, m1.t, col)
 	time.Sleep(300 * time.Millisecond) // anything beyond the expected would show up now
-	samples := smp.stop()
 	if err := col.Stop(15 * time.Second); err != nil {
 		res.notes = append(res.notes, "collector stop: "+err.Error())
 	}
@@ -116,9 +113,11 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 	return res
 }
 
-// sendLoad sends spec's load to the collector and marks the counters at the
-// end of the warm-up and after the last request.
-func sendLoad(ctx context.Context, spec runSpec, col *collector, sk *sink) (st *loadStats, m0, m1 mark) {
+// sendLoad sends spec's load to the collector. It marks the counters at the
+// end of the warm-up and after the last request, and reads the collector's
+// CPU and RSS every second in between: RSS has no counter to difference like
+// CPU time, so its average and peak need readings.
+func sendLoad(ctx context.Context, spec runSpec, col *collector, sk *sink) (st *loadStats, m0, m1 mark, samples []sample) {
 	lg := newLoadGen("http://"+col.httpAddr, batchSize, senders)
 	defer lg.close()
 	st = &loadStats{}
@@ -127,13 +126,22 @@ func sendLoad(ctx context.Context, spec runSpec, col *collector, sk *sink) (st *
 		defer close(sendDone)
 		lg.run(ctx, float64(spec.rate), spec.warmup+spec.duration, st)
 	}()
-	select {
-	case <-time.After(spec.warmup):
-	case <-sendDone:
-	}
+	warm := time.After(spec.warmup)
+	every := time.NewTicker(time.Second)
+	defer every.Stop()
 	m0 = takeMark(col.Pid(), st, sk)
-	<-sendDone
-	return st, m0, takeMark(col.Pid(), st, sk)
+	for {
+		if x, err := readSample(col.Pid()); err == nil {
+			samples = append(samples, x)
+		}
+		select {
+		case <-warm:
+			m0 = takeMark(col.Pid(), st, sk)
+		case <-every.C:
+		case <-sendDone:
+			return st, m0, takeMark(col.Pid(), st, sk), samples
+		}
+	}
 }
 
 // waitDelivered waits (up to 4×drainOK) until the sink has want records,

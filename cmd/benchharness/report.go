@@ -107,7 +107,7 @@ func writeMethod(b *strings.Builder, s settings, m machineInfo, results []runRes
 	}
 	fmt.Fprintf(b, "- Machine: %d × %s (nproc %d), %s, %s; load average %s at the start; %s.\n",
 		m.nproc, m.cpu, m.nproc, m.kernel, m.goVer, m.loadavg, m.date)
-	fmt.Fprintf(b, "- Load (cmd/benchharness): OTLP/HTTP protobuf (gzip), %d spans per request, %d concurrent senders, on a fixed schedule. Spans of a tl-engine-like service with about 15 attributes each: in every 100, 10 match one tl-engine rule each (4 HTTP server requests, 2 cache lookups, 2 engine runs, 1 slow query, 1 queued engine) and 90 match none (40 fast SQL queries, 20 internal spans, 15 HTTP client calls, 10 redis commands, 5 gRPC calls). Every span has fresh ids.\n",
+	fmt.Fprintf(b, "- Load (cmd/benchharness): OTLP/HTTP protobuf (gzip), %d spans per request, %d concurrent senders, on a fixed schedule. Spans of a tl-engine-like service with about 15 attributes each: in every 100, 10 match one tl-engine rule each (4 HTTP server requests, 2 cache lookups, 2 engine runs, 1 slow query, 1 queued engine; the failed engine run's exception event also makes an $exception) and 90 match none (40 fast SQL queries, 20 internal spans, 15 HTTP client calls, 10 redis commands, 5 gRPC calls). Every span has fresh ids.\n",
 		batchSize, senders)
 	b.WriteString("- Collector: `_build/otelcol-posthog`. posthog: `testdata/config/tl-engine.yaml` as shipped (OTLP receiver, no processor, in-memory sending queue batching events, gzip), ports set with `--set`, delivering to the PostHog capture stand-in (internal/posthogtest, which validates requests as PostHog does). otlphttp: `testdata/config/bench-otlphttp.yaml` (same receiver, no processor, otlphttp exporter with its defaults and default queue) delivering to an OTLP/HTTP sink. Collector metrics off; everything on 127.0.0.1.\n")
 	b.WriteString("- CPU: the collector's utime+stime from /proc/<pid>/stat over the measured window, as % of one core. RSS: VmRSS from /proc/<pid>/status every second in that window. spans/s in: spans the receiver accepted (2xx) per second; out/s: events (posthog) or spans (otlphttp) the sink received per second. sent, expected, received and lost count the whole run including warm-up; lost = expected − received after the collector's graceful shutdown.\n")
@@ -127,7 +127,6 @@ func writeMethod(b *strings.Builder, s settings, m machineInfo, results []runRes
 		}
 	}
 }
-
 
 // formatTable renders one row per run.
 func formatTable(results []runResult, nproc int) string {

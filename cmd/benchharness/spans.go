@@ -17,12 +17,13 @@ import (
 // match exactly one rule each and 90 match none, the hot path of an
 // exporter that picks a few spans out of many:
 //
-//	matching (1 event each)               not matching
+//	matching (1 event each, 2 for the error)  not matching
 //	 4 HTTP server spans   api_request     40 fast DB queries (postgresql, 1-40 ms)
 //	 1 cache.get hit       cache_hit       20 internal spans (engine.plan, auth.verify_token, ...)
 //	 1 cache.get miss      cache_miss      15 outgoing HTTP client spans
 //	 1 engine.execute ok   engine_executed 10 redis commands (SET, HGET, EXPIRE, ...)
 //	 1 engine.execute err  engine_failed    5 gRPC client calls
+//	   and its exception   $exception
 //	 1 slow DB query       database_query_slow
 //	 1 publish engines     engine_queued
 //
@@ -31,24 +32,24 @@ import (
 
 // mixEntry is one kind of span in a batch of 100.
 type mixEntry struct {
-	count int
-	event string // the one event the tl-engine rules make of it; "" for none
-	build func(r *rand.Rand, s ptrace.Span) (scope string, dur time.Duration)
+	count  int
+	events []string // the events the tl-engine rules make of it
+	build  func(r *rand.Rand, s ptrace.Span) (scope string, dur time.Duration)
 }
 
 var mix = []mixEntry{
-	{4, "api_request", serverSpan},
-	{1, "cache_hit", func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return cacheGet(r, s, true) }},
-	{1, "cache_miss", func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return cacheGet(r, s, false) }},
-	{1, "engine_executed", func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return engineExecute(r, s, false) }},
-	{1, "engine_failed", func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return engineExecute(r, s, true) }},
-	{1, "database_query_slow", func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return dbQuery(r, s, true) }},
-	{1, "engine_queued", publishEngines},
-	{40, "", func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return dbQuery(r, s, false) }},
-	{20, "", internalSpan},
-	{15, "", httpClientSpan},
-	{10, "", redisCommand},
-	{5, "", grpcClientSpan},
+	{4, []string{"api_request"}, serverSpan},
+	{1, []string{"cache_hit"}, func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return cacheGet(r, s, true) }},
+	{1, []string{"cache_miss"}, func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return cacheGet(r, s, false) }},
+	{1, []string{"engine_executed"}, func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return engineExecute(r, s, false) }},
+	{1, []string{"engine_failed", "$exception"}, func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return engineExecute(r, s, true) }},
+	{1, []string{"database_query_slow"}, func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return dbQuery(r, s, true) }},
+	{1, []string{"engine_queued"}, publishEngines},
+	{40, nil, func(r *rand.Rand, s ptrace.Span) (string, time.Duration) { return dbQuery(r, s, false) }},
+	{20, nil, internalSpan},
+	{15, nil, httpClientSpan},
+	{10, nil, redisCommand},
+	{5, nil, grpcClientSpan},
 }
 
 // mixSize is the number of spans in one round of the mix (100).
@@ -116,9 +117,11 @@ func newBatch(r *rand.Rand, size int) *batch {
 		b.durs = append(b.durs, dur)
 		b.roots = append(b.roots, dst.Kind() == ptrace.SpanKindServer)
 		b.slots = append(b.slots, r.IntN(tracesPerBatch))
-		if m.event != "" {
+		if len(m.events) > 0 {
 			b.matching++
-			b.expected[m.event]++
+		}
+		for _, ev := range m.events {
+			b.expected[ev]++
 			b.expectedN++
 		}
 	}
