@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -22,14 +21,13 @@ import (
 // service instances. Bodies are built by the senders
 // (pdata + ptraceotlp marshal): no SDK between the schedule and the wire.
 type loadGen struct {
-	url       string // http://host:port/v1/traces
-	batchSize int
-	senders   int
-	ids       *idGen
-	client    *http.Client
+	url     string // http://host:port/v1/traces
+	senders int
+	ids     *idGen
+	client  *http.Client
 }
 
-func newLoadGen(endpoint string, batchSize, senders int) *loadGen {
+func newLoadGen(endpoint string, senders int) *loadGen {
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		MaxIdleConns:        senders,
@@ -38,11 +36,10 @@ func newLoadGen(endpoint string, batchSize, senders int) *loadGen {
 		DisableCompression:  true,
 	}
 	return &loadGen{
-		url:       endpoint + "/v1/traces",
-		batchSize: batchSize,
-		senders:   senders,
-		ids:       newIDGen(),
-		client:    &http.Client{Transport: tr, Timeout: 15 * time.Second},
+		url:     endpoint + "/v1/traces",
+		senders: senders,
+		ids:     newIDGen(),
+		client:  &http.Client{Transport: tr, Timeout: 15 * time.Second},
 	}
 }
 
@@ -50,15 +47,12 @@ func (g *loadGen) close() { g.client.CloseIdleConnections() }
 
 // loadStats counts what the receiver accepted. Safe for concurrent use.
 type loadStats struct {
-	sent     atomic.Int64 // spans the receiver accepted
-	matching atomic.Int64 // of those, spans a rule matches
-	expected atomic.Int64 // events the accepted spans should make
-	refused  atomic.Int64 // spans refused (non-2xx answer or partial success)
-	failed   atomic.Int64 // requests that failed (refused or no answer)
-	late     atomic.Int64 // batches sent more than 100 ms after their time
+	sent    atomic.Int64 // spans the receiver accepted
+	refused atomic.Int64 // spans refused (non-2xx answer or partial success)
+	failed  atomic.Int64 // requests that failed (refused or no answer)
+	late    atomic.Int64 // batches sent more than 100 ms after their time
 
 	mu       sync.Mutex
-	byEvent  map[string]int64
 	firstErr string
 }
 
@@ -70,26 +64,6 @@ func (s *loadStats) fail(spans int, err string) {
 		s.firstErr = err
 	}
 	s.mu.Unlock()
-}
-
-func (s *loadStats) accept(b *batch) {
-	s.sent.Add(int64(len(b.spans)))
-	s.matching.Add(int64(b.matching))
-	s.expected.Add(int64(b.expectedN))
-	s.mu.Lock()
-	if s.byEvent == nil {
-		s.byEvent = map[string]int64{}
-	}
-	for k, v := range b.expected {
-		s.byEvent[k] += int64(v)
-	}
-	s.mu.Unlock()
-}
-
-func (s *loadStats) events() map[string]int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.byEvent)
 }
 
 func (s *loadStats) err() string {
@@ -104,7 +78,7 @@ func (s *loadStats) err() string {
 // target; run stops at most 20% after dur either way. It returns when every
 // request has been answered. ctx aborts it.
 func (g *loadGen) run(ctx context.Context, rate float64, dur time.Duration, st *loadStats) {
-	interval := time.Duration(float64(time.Second) * float64(g.batchSize) / rate)
+	interval := time.Duration(float64(time.Second) * float64(batchSize) / rate)
 	work := make(chan time.Time, g.senders)
 	var wg sync.WaitGroup
 	for i := range g.senders {
@@ -151,7 +125,7 @@ func (g *loadGen) sender(seed uint64, work <-chan time.Time, st *loadStats) {
 	r := rand.New(rand.NewPCG(seed, uint64(time.Now().UnixNano())))
 	batches := make([]*batch, 4)
 	for i := range batches {
-		batches[i] = newBatch(r, g.batchSize)
+		batches[i] = newBatch(r)
 	}
 	var zbuf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestSpeed)
@@ -209,5 +183,5 @@ func (g *loadGen) post(b *batch, body []byte, respBuf *bytes.Buffer, st *loadSta
 			return
 		}
 	}
-	st.accept(b)
+	st.sent.Add(int64(len(b.spans)))
 }

@@ -52,8 +52,8 @@ var mix = []mixEntry{
 	{5, nil, grpcClientSpan},
 }
 
-// mixSize is the number of spans in one round of the mix (100).
-var mixSize = func() int {
+// batchSize is the spans of one request: one round of the mix (100).
+var batchSize = func() int {
 	n := 0
 	for _, m := range mix {
 		n += m.count
@@ -61,49 +61,53 @@ var mixSize = func() int {
 	return n
 }()
 
+// expectedEvents is what the tl-engine rules make of spans spans (whole
+// batches): each batch holds the mix exactly once.
+func expectedEvents(spans int64) (matching int64, byName map[string]int64) {
+	byName = map[string]int64{}
+	for _, m := range mix {
+		n := spans / int64(batchSize) * int64(m.count)
+		if len(m.events) > 0 {
+			matching += n
+		}
+		for _, ev := range m.events {
+			byName[ev] += n
+		}
+	}
+	return matching, byName
+}
+
 // batch is one request's worth of spans. The pdata is reused: before each
 // send, stamp gives every span fresh ids and times. Not safe for concurrent use.
 type batch struct {
-	td        ptrace.Traces
-	spans     []ptrace.Span
-	durs      []time.Duration
-	roots     []bool // server spans: no parent
-	slots     []int  // which of the batch's traces the span belongs to
-	matching  int
-	expected  map[string]int // events the tl-engine rules make of one send
-	expectedN int
+	td    ptrace.Traces
+	spans []ptrace.Span
+	durs  []time.Duration
+	roots []bool // server spans: no parent
+	slots []int  // which of the batch's traces the span belongs to
 }
 
 // tracesPerBatch groups the spans of a batch into this many traces.
 const tracesPerBatch = 10
 
-// newBatch builds a batch of size spans (rounds of the mix, the last one
-// cut short), shuffled, grouped by instrumentation scope as SDKs send them.
-func newBatch(r *rand.Rand, size int) *batch {
-	kinds := make([]int, 0, size)
-	for len(kinds) < size {
-		for i, m := range mix {
-			for range m.count {
-				kinds = append(kinds, i)
-			}
+// newBatch builds one round of the mix, shuffled, grouped by
+// instrumentation scope as SDKs send them.
+func newBatch(r *rand.Rand) *batch {
+	var kinds []int
+	for i, m := range mix {
+		for range m.count {
+			kinds = append(kinds, i)
 		}
 	}
-	// Cut to size keeping the mix's proportions as far as possible: shuffle
-	// within each round, then cut.
-	for start := 0; start < len(kinds); start += mixSize {
-		end := min(start+mixSize, len(kinds))
-		r.Shuffle(end-start, func(i, j int) { kinds[start+i], kinds[start+j] = kinds[start+j], kinds[start+i] })
-	}
-	kinds = kinds[:size]
+	r.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
 
-	b := &batch{td: ptrace.NewTraces(), expected: map[string]int{}}
+	b := &batch{td: ptrace.NewTraces()}
 	rs := b.td.ResourceSpans().AppendEmpty()
 	resourceAttributes(r, rs.Resource().Attributes())
 	scopes := map[string]ptrace.ScopeSpans{}
 	for _, k := range kinds {
-		m := mix[k]
 		s := ptrace.NewSpan()
-		scope, dur := m.build(r, s)
+		scope, dur := mix[k].build(r, s)
 		ss, ok := scopes[scope]
 		if !ok {
 			ss = rs.ScopeSpans().AppendEmpty()
@@ -117,13 +121,6 @@ func newBatch(r *rand.Rand, size int) *batch {
 		b.durs = append(b.durs, dur)
 		b.roots = append(b.roots, dst.Kind() == ptrace.SpanKindServer)
 		b.slots = append(b.slots, r.IntN(tracesPerBatch))
-		if len(m.events) > 0 {
-			b.matching++
-		}
-		for _, ev := range m.events {
-			b.expected[ev]++
-			b.expectedN++
-		}
 	}
 	return b
 }
