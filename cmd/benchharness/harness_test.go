@@ -51,9 +51,9 @@ func TestBatchMatchesRules(t *testing.T) {
 	m := tlEngineMapper(t)
 	ids := newIDGen()
 	seenSpan := map[[8]byte]bool{}
-	matching, want := expectedEvents(int64(batchSize))
-	if matching != 10 || len(want) != 8 {
-		t.Errorf("a batch: %d matching spans, events %v; want 10 spans, 8 names", matching, want)
+	matching, want, events := expectedEvents(int64(batchSize))
+	if matching != 10 || events != 11 {
+		t.Errorf("a batch: %d matching spans, %d events; want 10 spans, 11 events (the failed engine run's exception too)", matching, events)
 	}
 	for seed := range uint64(5) {
 		b := newBatch(rand.New(rand.NewPCG(seed, 7)))

@@ -63,7 +63,7 @@ var batchSize = func() int {
 
 // expectedEvents is what the tl-engine rules make of spans spans (whole
 // batches): each batch holds the mix exactly once.
-func expectedEvents(spans int64) (matching int64, byName map[string]int64) {
+func expectedEvents(spans int64) (matching int64, byName map[string]int64, events int64) {
 	byName = map[string]int64{}
 	for _, m := range mix {
 		n := spans / int64(batchSize) * int64(m.count)
@@ -72,9 +72,10 @@ func expectedEvents(spans int64) (matching int64, byName map[string]int64) {
 		}
 		for _, ev := range m.events {
 			byName[ev] += n
+			events += n
 		}
 	}
-	return matching, byName
+	return matching, byName, events
 }
 
 // batch is one request's worth of spans. The pdata is reused: before each
