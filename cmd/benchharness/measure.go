@@ -156,16 +156,16 @@ func waitDelivered(sk *sink, want int64, lastRequest time.Time, col *collector) 
 
 // window sets the steady-window figures: rates, CPU and writes between the
 // two marks, memory from the samples taken between them.
-func (res *runResult) window(m0, m1 mark, samples []sample) {
+func (r *runResult) window(m0, m1 mark, samples []sample) {
 	dt := m1.t.Sub(m0.t).Seconds()
-	res.inRate = float64(m1.sent-m0.sent) / dt
-	res.outRate = float64(m1.received-m0.received) / dt
-	res.cpuPct = float64(m1.ticks-m0.ticks) / collectortest.ClockTicks / dt * 100
-	res.diskWrite = float64(m1.writeBytes-m0.writeBytes) / dt
-	res.writeCalls = float64(m1.wchar-m0.wchar) / dt
-	res.harnessCPU = float64(m1.selfTicks-m0.selfTicks) / collectortest.ClockTicks / dt * 100
+	r.inRate = float64(m1.sent-m0.sent) / dt
+	r.outRate = float64(m1.received-m0.received) / dt
+	r.cpuPct = float64(m1.ticks-m0.ticks) / collectortest.ClockTicks / dt * 100
+	r.diskWrite = float64(m1.writeBytes-m0.writeBytes) / dt
+	r.writeCalls = float64(m1.wchar-m0.wchar) / dt
+	r.harnessCPU = float64(m1.selfTicks-m0.selfTicks) / collectortest.ClockTicks / dt * 100
 	if m1.hostTotal > m0.hostTotal {
-		res.hostBusy = float64(m1.hostBusy-m0.hostBusy) / float64(m1.hostTotal-m0.hostTotal) * 100
+		r.hostBusy = float64(m1.hostBusy-m0.hostBusy) / float64(m1.hostTotal-m0.hostTotal) * 100
 	}
 	var sum float64
 	var n int
@@ -175,11 +175,11 @@ func (res *runResult) window(m0, m1 mark, samples []sample) {
 		}
 		mib := float64(x.rssKiB) / 1024
 		sum += mib
-		res.rssMax = math.Max(res.rssMax, mib)
+		r.rssMax = math.Max(r.rssMax, mib)
 		n++
 	}
 	if n > 0 {
-		res.rssAvg = sum / float64(n)
+		r.rssAvg = sum / float64(n)
 	}
 }
 
@@ -187,26 +187,26 @@ func (res *runResult) window(m0, m1 mark, samples []sample) {
 // nothing, at least 97% of the target rate was sent, every expected record
 // arrived once within drainOK of the last request, the stand-in accepted
 // every request, and the events per name are those the rules make.
-func (res *runResult) judge(st *loadStats, sk *sink, wantByName map[string]int64, drain time.Duration, delivered bool) {
-	spec := res.spec
+func (r *runResult) judge(st *loadStats, sk *sink, wantByName map[string]int64, drain time.Duration, delivered bool) {
+	spec := r.spec
 	var problems []string
 	if refused := st.refused.Load(); refused > 0 {
 		problems = append(problems, fmt.Sprintf("refused %s spans in %d requests (%s)", fmtInt(refused), st.failed.Load(), st.err()))
 	}
-	if res.inRate < 0.97*float64(spec.rate) {
-		p := fmt.Sprintf("behind: sent %.0f%% of the target rate", 100*res.inRate/float64(spec.rate))
-		if spec.gomaxprocs == "1" && res.cpuPct < 90 {
+	if r.inRate < 0.97*float64(spec.rate) {
+		p := fmt.Sprintf("behind: sent %.0f%% of the target rate", 100*r.inRate/float64(spec.rate))
+		if spec.gomaxprocs == "1" && r.cpuPct < 90 {
 			// With one P a saturated collector runs at ~100% of a core: it
 			// waited for requests (or for a CPU) part of the time.
-			p += fmt.Sprintf(" (collector at %.0f%% of its one core, so not saturated: the load generator, at %.0f%% of a core, or the machine, %.0f%% busy, was the limit)", res.cpuPct, res.harnessCPU, res.hostBusy)
+			p += fmt.Sprintf(" (collector at %.0f%% of its one core, so not saturated: the load generator, at %.0f%% of a core, or the machine, %.0f%% busy, was the limit)", r.cpuPct, r.harnessCPU, r.hostBusy)
 		}
 		problems = append(problems, p)
 	}
 	switch {
-	case res.lost > 0:
-		problems = append(problems, "lost "+fmtInt(res.lost))
-	case res.lost < 0:
-		problems = append(problems, fmtInt(-res.lost)+" more than expected")
+	case r.lost > 0:
+		problems = append(problems, "lost "+fmtInt(r.lost))
+	case r.lost < 0:
+		problems = append(problems, fmtInt(-r.lost)+" more than expected")
 	}
 	switch {
 	case delivered && drain <= drainOK:
@@ -215,22 +215,22 @@ func (res *runResult) judge(st *loadStats, sk *sink, wantByName map[string]int64
 	default:
 		problems = append(problems, fmt.Sprintf("backlog: not delivered %.1f s after the last request", drain.Seconds()))
 	}
-	if res.dups > 0 {
-		problems = append(problems, fmt.Sprintf("%d duplicate ids", res.dups))
+	if r.dups > 0 {
+		problems = append(problems, fmt.Sprintf("%d duplicate ids", r.dups))
 	}
 	var first string
-	if res.rejectedByStandin, first = sk.rejected(); res.rejectedByStandin > 0 {
-		problems = append(problems, fmt.Sprintf("capture stand-in refused %d requests (%s)", res.rejectedByStandin, first))
+	if r.rejectedByStandin, first = sk.rejected(); r.rejectedByStandin > 0 {
+		problems = append(problems, fmt.Sprintf("capture stand-in refused %d requests (%s)", r.rejectedByStandin, first))
 	}
-	if spec.exporter == expPostHog && res.lost == 0 {
+	if spec.exporter == expPostHog && r.lost == 0 {
 		if d := diffCounts(wantByName, sk.byEvent()); d != "" {
 			problems = append(problems, "events per name differ: "+d)
 		}
 	}
-	res.ok = len(problems) == 0
-	res.verdict = "ok"
-	if !res.ok {
-		res.verdict = strings.Join(problems, "; ")
+	r.ok = len(problems) == 0
+	r.verdict = "ok"
+	if !r.ok {
+		r.verdict = strings.Join(problems, "; ")
 	}
 }
 
