@@ -86,7 +86,7 @@ func writeFindings(b *strings.Builder, s settings, results []runResult) {
 	if firstBad != nil {
 		fmt.Fprintf(b, " The next step tried, %s spans/s (run %s), failed: %s.", fmtInt(int64(firstBad.spec.rate)), firstBad.spec.label, firstBad.verdict)
 	} else {
-		fmt.Fprintf(b, " No step up to BENCH_MAX_CEILING=%s spans/s failed.", fmtInt(maxCeiling))
+		fmt.Fprintf(b, " No step up to the ceiling, %s spans/s, failed.", fmtInt(maxCeiling))
 	}
 	b.WriteString(" A step passes when the receiver refused nothing, at least 97% of the target rate was sent, nothing was lost and everything was delivered within " + drainOK.String() + " of the last request.\n")
 }
