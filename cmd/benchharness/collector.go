@@ -2,31 +2,81 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/posthogexporter/posthogexporter/internal/collectortest"
 )
 
-// collector is one otelcol-posthog process under test, its output in
-// logPath.
+// collector is one collector process under test, started for one run with
+// the command line that run needs, its output in logPath.
 type collector struct {
 	*collectortest.Process
-	logPath string
+	logPath  string
+	httpAddr string // its OTLP/HTTP receiver
 }
 
-// startCollector starts bin with args and extra environment, its output in
-// logPath. The process gets SIGKILL if the harness dies, and SIGTERM when
-// ctx ends.
-func startCollector(ctx context.Context, bin string, args, env []string, logPath string) (*collector, error) {
+// startCollector starts the collector of spec, delivering to sinkURL, and
+// waits until its receiver listens. The process gets SIGKILL if the harness
+// dies, and SIGTERM when ctx ends.
+func (s settings) startCollector(ctx context.Context, spec runSpec, sinkURL string) (*collector, error) {
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	grpcAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	var args, env []string
+	switch spec.exporter {
+	case expPostHog:
+		config := filepath.Join(s.configDir, "tl-engine.yaml")
+		if !spec.traceContext {
+			if config, err = withoutTraceContext(config, s.workDir); err != nil {
+				return nil, err
+			}
+		}
+		args = []string{
+			"--config", config,
+			"--set=receivers::otlp::protocols::grpc::endpoint=" + grpcAddr,
+			"--set=receivers::otlp::protocols::http::endpoint=" + httpAddr,
+			"--set=service::telemetry::metrics::level=none",
+		}
+		env = []string{"POSTHOG_API_KEY=" + benchAPIKey, "POSTHOG_HOST=" + sinkURL}
+	case expOTLPHTTP:
+		args = []string{"--config", filepath.Join(s.configDir, "bench-otlphttp.yaml")}
+		env = []string{"BENCH_OTLP_GRPC_ENDPOINT=" + grpcAddr, "BENCH_OTLP_HTTP_ENDPOINT=" + httpAddr, "BENCH_SINK_ENDPOINT=" + sinkURL}
+	}
+	if spec.storage {
+		dir := filepath.Join(s.workDir, fmt.Sprintf("run%s-queue", spec.label))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		args = append(args,
+			"--set=extensions::file_storage::directory="+dir,
+			"--set=service::extensions=[file_storage]",
+			"--set=exporters::posthog::sending_queue::storage=file_storage")
+	}
+	if spec.gomaxprocs != "" {
+		env = append(env, "GOMAXPROCS="+spec.gomaxprocs)
+	}
+	args = append(args, spec.args...)
+	// BENCH_COLLECTOR_ARGS adds arguments to every collector, for experiments
+	// ("--set=processors::batch::send_batch_size=2000"); the report names them.
+	args = append(args, s.collectorArgs...)
+
+	logPath := filepath.Join(s.workDir, spec.slug()+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	p, err := collectortest.Start(ctx, bin, args, env, f)
+	p, err := collectortest.Start(ctx, s.bin, args, env, f)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -35,32 +85,32 @@ func startCollector(ctx context.Context, bin string, args, env []string, logPath
 		<-p.Done()
 		f.Close()
 	}()
-	return &collector{Process: p, logPath: logPath}, nil
+	c := &collector{Process: p, logPath: logPath, httpAddr: httpAddr}
+	if err := p.WaitListening(ctx, httpAddr, 30*time.Second); err != nil {
+		_ = p.Stop(5 * time.Second)
+		return nil, c.withLog(err)
+	}
+	return c, nil
 }
 
-// waitReady waits until addr accepts TCP connections; if the collector
-// exits first, the error shows the end of its log.
-func (c *collector) waitReady(ctx context.Context, addr string, timeout time.Duration) error {
-	err := c.WaitListening(ctx, addr, timeout)
-	if err != nil && c.Exited() {
-		return fmt.Errorf("%w; see %s:\n%s", err, c.logPath, tail(c.logPath, 15))
-	}
-	if err != nil {
+// withLog adds where to look to err, and the end of the log if the collector
+// has exited.
+func (c *collector) withLog(err error) error {
+	if !c.Exited() {
 		return fmt.Errorf("%w; see %s", err, c.logPath)
 	}
-	return nil
+	b, _ := os.ReadFile(c.logPath)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return fmt.Errorf("%w; see %s:\n%s", err, c.logPath, strings.Join(lines[max(0, len(lines)-15):], "\n"))
 }
 
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return ""
+		return "", err
 	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	defer l.Close()
+	return l.Addr().String(), nil
 }
 
 // sample is one reading of the collector's CPU time and memory.
@@ -70,50 +120,19 @@ type sample struct {
 	rssKiB int64
 }
 
-// sampler reads the collector's /proc files every interval.
-type sampler struct {
-	pid     int
-	mu      sync.Mutex
-	samples []sample
-	stopc   chan struct{}
-	done    chan struct{}
+func readSample(pid int) (sample, error) {
+	ticks, err1 := collectortest.CPUTicks(pid)
+	rss, err2 := collectortest.RSSKiB(pid)
+	return sample{t: time.Now(), ticks: ticks, rssKiB: rss}, errors.Join(err1, err2)
 }
 
-func startSampler(pid int, every time.Duration) *sampler {
-	s := &sampler{pid: pid, stopc: make(chan struct{}), done: make(chan struct{})}
-	s.read()
-	go func() {
-		defer close(s.done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.stopc:
-				return
-			case <-t.C:
-				s.read()
-			}
-		}
-	}()
-	return s
-}
-
-func (s *sampler) read() {
-	ticks, err1 := collectortest.CPUTicks(s.pid)
-	rss, err2 := collectortest.RSSKiB(s.pid)
-	if err1 != nil || err2 != nil {
-		return
+// writeSamples keeps the readings beside the collector's log, for a look at
+// how CPU and memory moved during a run.
+func writeSamples(path string, samples []sample, t0 time.Time) {
+	var b strings.Builder
+	b.WriteString("seconds_from_warmup_end,cpu_ticks,rss_kib\n")
+	for _, x := range samples {
+		fmt.Fprintf(&b, "%.2f,%d,%d\n", x.t.Sub(t0).Seconds(), x.ticks, x.rssKiB)
 	}
-	x := sample{t: time.Now(), ticks: ticks, rssKiB: rss}
-	s.mu.Lock()
-	s.samples = append(s.samples, x)
-	s.mu.Unlock()
-}
-
-func (s *sampler) stop() []sample {
-	close(s.stopc)
-	<-s.done
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]sample(nil), s.samples...)
+	_ = os.WriteFile(path, []byte(b.String()), 0o644)
 }

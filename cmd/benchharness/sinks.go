@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -17,83 +15,98 @@ import (
 	"github.com/posthogexporter/posthogexporter/internal/posthogtest"
 )
 
-// sink is where a collector under test delivers: the PostHog capture
-// stand-in (events) or an OTLP/HTTP sink (spans).
-type sink interface {
-	url() string
-	received() int64           // events or spans accepted so far
-	duplicates() int64         // events with a uuid seen before, or spans with a span id seen before
-	byEvent() map[string]int64 // events per name (nil for spans)
-	close()
-}
-
-// serve serves h on a free 127.0.0.1 port.
-func serve(h http.Handler) (*http.Server, string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return srv, "http://" + ln.Addr().String(), nil
-}
-
-// captureSink is internal/posthogtest's capture stand-in, which validates
-// every request as PostHog does, with counters kept as events arrive.
-type captureSink struct {
-	srv  *posthogtest.Server
-	http *http.Server
-	addr string
-
-	n    atomic.Int64
-	dups atomic.Int64
-	mu   sync.Mutex
-	seen map[string]struct{}
-	per  map[string]int64
+// A sink is where the collector under test delivers: the PostHog capture
+// stand-in (events, one per uuid) or an OTLP/HTTP endpoint (spans, one per
+// span id). Both count what arrives the same way, so that a run checks
+// "nothing lost, nothing twice" whatever the exporter.
+type sink struct {
+	tally
+	url     string
+	http    *http.Server
+	capture *posthogtest.Server // nil for the OTLP sink
 }
 
 const benchAPIKey = "phc_bench_harness"
 
-func newCaptureSink() (*captureSink, error) {
-	s := &captureSink{
-		srv:  posthogtest.NewServer(posthogtest.WithAPIKey(benchAPIKey)),
-		seen: map[string]struct{}{},
-		per:  map[string]int64{},
-	}
-	s.srv.OnAccept(func(ev posthogtest.Event) {
-		s.mu.Lock()
-		if _, dup := s.seen[ev.UUID]; dup {
-			s.dups.Add(1)
-		}
-		s.seen[ev.UUID] = struct{}{}
-		s.per[ev.Name]++
-		s.mu.Unlock()
-		s.n.Add(1)
-	})
-	var err error
-	s.http, s.addr, err = serve(s.srv)
-	return s, err
+// newCaptureSink serves internal/posthogtest's stand-in, which validates
+// every request as PostHog does.
+func newCaptureSink() (*sink, error) {
+	s := &sink{capture: posthogtest.NewServer(posthogtest.WithAPIKey(benchAPIKey))}
+	s.capture.OnAccept(func(ev posthogtest.Event) { s.add(ev.UUID, ev.Name) })
+	return s, s.serve(s.capture)
 }
 
-func (s *captureSink) url() string       { return s.addr }
-func (s *captureSink) received() int64   { return s.n.Load() }
-func (s *captureSink) duplicates() int64 { return s.dups.Load() }
-func (s *captureSink) close()            { _ = s.http.Close() }
-
-func (s *captureSink) byEvent() map[string]int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int64, len(s.per))
-	for k, v := range s.per {
-		out[k] = v
+// newOTLPSink serves a minimal OTLP/HTTP traces endpoint for the otlphttp
+// baseline: it counts the spans and answers success.
+func newOTLPSink() (*sink, error) {
+	s := &sink{}
+	resp, err := ptraceotlp.NewExportResponse().MarshalProto()
+	if err != nil {
+		return nil, err
 	}
-	return out
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/traces", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.countSpans(r); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		_, _ = w.Write(resp)
+	})
+	return s, s.serve(mux)
+}
+
+func (s *sink) serve(h http.Handler) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	s.url = "http://" + ln.Addr().String()
+	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.http.Serve(ln) }()
+	return nil
+}
+
+func (s *sink) close() { _ = s.http.Close() }
+
+func (s *sink) countSpans(r *http.Request) error {
+	var body io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return err
+		}
+		body = zr
+	}
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		return err
+	}
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalProto(raw); err != nil {
+		return err
+	}
+	rss := req.Traces().ResourceSpans()
+	for i := range rss.Len() {
+		sss := rss.At(i).ScopeSpans()
+		for j := range sss.Len() {
+			spans := sss.At(j).Spans()
+			for k := range spans.Len() {
+				id := spans.At(k).SpanID()
+				s.add(string(id[:]), "")
+			}
+		}
+	}
+	return nil
 }
 
 // rejected counts requests the stand-in refused (4xx/5xx): the exporter
 // sent something PostHog would not take.
-func (s *captureSink) rejected() (n int, first string) {
-	for _, r := range s.srv.Requests() {
+func (s *sink) rejected() (n int, first string) {
+	if s.capture == nil {
+		return 0, ""
+	}
+	for _, r := range s.capture.Requests() {
 		if r.Status/100 != 2 {
 			if n == 0 {
 				first = fmt.Sprintf("HTTP %d %s", r.Status, r.Response)
@@ -104,86 +117,45 @@ func (s *captureSink) rejected() (n int, first string) {
 	return n, first
 }
 
-// otlpSink is a minimal OTLP/HTTP traces endpoint: it counts the spans it
-// receives (and repeated span ids) and answers success.
-type otlpSink struct {
-	http *http.Server
-	addr string
-
-	n    atomic.Int64
-	dups atomic.Int64
-	mu   sync.Mutex
-	seen map[uint64]struct{}
-	resp []byte
+// tally counts records by id and by event name. Safe for concurrent use.
+type tally struct {
+	mu     sync.Mutex
+	n      int64
+	dups   int64
+	seen   map[string]struct{}
+	byName map[string]int64
 }
 
-func newOTLPSink() (*otlpSink, error) {
-	s := &otlpSink{seen: map[uint64]struct{}{}}
-	var err error
-	if s.resp, err = ptraceotlp.NewExportResponse().MarshalProto(); err != nil {
-		return nil, err
+func (t *tally) add(id, name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.seen == nil {
+		t.seen, t.byName = map[string]struct{}{}, map[string]int64{}
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/traces", s.handle)
-	s.http, s.addr, err = serve(mux)
-	return s, err
+	if _, dup := t.seen[id]; dup {
+		t.dups++
+	}
+	t.seen[id] = struct{}{}
+	t.n++
+	if name != "" {
+		t.byName[name]++
+	}
 }
 
-var gzipReaders sync.Pool
-
-func (s *otlpSink) handle(w http.ResponseWriter, r *http.Request) {
-	var body io.Reader = r.Body
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, _ := gzipReaders.Get().(*gzip.Reader)
-		var err error
-		if zr == nil {
-			zr, err = gzip.NewReader(r.Body)
-		} else {
-			err = zr.Reset(r.Body)
-		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		defer gzipReaders.Put(zr)
-		body = zr
-	}
-	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, body); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	req := ptraceotlp.NewExportRequest()
-	if err := req.UnmarshalProto(buf.Bytes()); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	td := req.Traces()
-	var dups int64
-	s.mu.Lock()
-	for i := 0; i < td.ResourceSpans().Len(); i++ {
-		sss := td.ResourceSpans().At(i).ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			spans := sss.At(j).Spans()
-			for k := 0; k < spans.Len(); k++ {
-				id := spans.At(k).SpanID()
-				key := binary.BigEndian.Uint64(id[:])
-				if _, dup := s.seen[key]; dup {
-					dups++
-				}
-				s.seen[key] = struct{}{}
-			}
-		}
-	}
-	s.mu.Unlock()
-	s.dups.Add(dups)
-	s.n.Add(int64(td.SpanCount()))
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = w.Write(s.resp)
+func (t *tally) received() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n
 }
 
-func (s *otlpSink) url() string               { return s.addr }
-func (s *otlpSink) received() int64           { return s.n.Load() }
-func (s *otlpSink) duplicates() int64         { return s.dups.Load() }
-func (s *otlpSink) byEvent() map[string]int64 { return nil }
-func (s *otlpSink) close()                    { _ = s.http.Close() }
+func (t *tally) duplicates() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.dups
+}
+
+func (t *tally) byEvent() map[string]int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return maps.Clone(t.byName)
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+)
+
+// The runs of `make bench`: what each one starts, and how the report names it.
+
+const (
+	expPostHog  = "posthog"
+	expOTLPHTTP = "otlphttp"
+)
+
+// runSpec is one run: a collector, its command line, and the load it gets.
+type runSpec struct {
+	name     string   // its name in BENCH_RUNS
+	label    string   // its number in the report
+	exporter string   // expPostHog or expOTLPHTTP: which config and which sink
+	variant  string   // added to the report's exporter column ("file_storage queue")
+	storage  bool     // sending_queue on file_storage, in a directory of its own
+	// traceContext keeps tl-engine.yaml's trace_context block; the other
+	// posthog runs remove it (tracecontext.go).
+	traceContext bool
+	args     []string // more collector arguments ("--set=...")
+
+	rate             int
+	warmup, duration time.Duration
+	gomaxprocs       string // "" leaves the Go default (all cores)
+	maxStep          bool   // a step of the throughput ramp
+}
+
+// fixedRuns are measured at 10,000 spans/s for BENCH_DURATION, in this order
+// (the report's). A new run is one more entry: a name for BENCH_RUNS, a
+// label, the exporter, and what differs (variant, args).
+var fixedRuns = []runSpec{
+	{name: "posthog", label: "1", exporter: expPostHog},
+	{name: "tracecontext", label: "5", exporter: expPostHog, variant: "trace_context (wait 5s)", traceContext: true},
+	{name: "filestorage", label: "4", exporter: expPostHog, variant: "file_storage queue", storage: true},
+	{name: "otlphttp", label: "2", exporter: expOTLPHTTP},
+}
+
+// title is the run in the log: "run 1: posthog at 10,000 spans/s".
+func (r runSpec) title() string {
+	t := fmt.Sprintf("run %s: %s at %s spans/s", r.label, r.exporter, fmtInt(int64(r.rate)))
+	if r.gomaxprocs != "" {
+		t += ", GOMAXPROCS=" + r.gomaxprocs
+	}
+	if r.variant != "" {
+		t += ", " + r.variant
+	}
+	return t
+}
+
+// drainOK is how soon after its last request the run must have delivered
+// everything: with trace_context, the last spans wait that long for
+// parents that never come.
+func (r runSpec) drainOK() time.Duration {
+	if r.traceContext {
+		return drainOK + traceContextWait
+	}
+	return drainOK
+}
+
+// slug names the run's files in the work directory.
+func (r runSpec) slug() string {
+	return fmt.Sprintf("run%s-%s-%d", r.label, r.exporter, r.rate)
+}
+
+// maxThroughput is run 3: run 1's collector with GOMAXPROCS=1 at rates
+// doubling from maxStart until a step fails, then BENCH_MAX_BISECT steps
+// between the last good and the first bad rate.
+func (s settings) maxThroughput(ctx context.Context) []runResult {
+	var out []runResult
+	step := func(rate int) bool {
+		r := s.measure(ctx, runSpec{
+			label: fmt.Sprintf("3.%d", len(out)+1), exporter: expPostHog, rate: rate,
+			warmup: s.maxWarmup, duration: s.maxDuration, gomaxprocs: "1", maxStep: true,
+		})
+		out = append(out, r)
+		return r.ok
+	}
+	good, bad := 0, 0
+	for rate := maxStart; rate <= maxCeiling && ctx.Err() == nil; rate *= 2 {
+		if !step(rate) {
+			bad = rate
+			break
+		}
+		good = rate
+	}
+	if bad == 0 {
+		return out // the ceiling was reached without a failure
+	}
+	for range s.bisect {
+		mid := int(math.Round(float64(good+bad)/2/1000) * 1000)
+		if mid <= good || mid >= bad || ctx.Err() != nil {
+			break
+		}
+		if step(mid) {
+			good = mid
+		} else {
+			bad = mid
+		}
+	}
+	return out
+}
