@@ -16,15 +16,15 @@ const (
 
 // runSpec is one run: a collector, its command line, and the load it gets.
 type runSpec struct {
-	name     string   // its name in BENCH_RUNS
-	label    string   // its number in the report
-	exporter string   // expPostHog or expOTLPHTTP: which config and which sink
-	variant  string   // added to the report's exporter column ("file_storage queue")
-	storage  bool     // sending_queue on file_storage, in a directory of its own
+	name     string // its name in BENCH_RUNS
+	label    string // its number in the report
+	exporter string // expPostHog or expOTLPHTTP: which config and which sink
+	variant  string // added to the report's exporter column ("file_storage queue")
+	storage  bool   // sending_queue on file_storage, in a directory of its own
 	// traceContext keeps tl-engine.yaml's trace_context block; the other
 	// posthog runs remove it (tracecontext.go).
 	traceContext bool
-	args     []string // more collector arguments ("--set=...")
+	args         []string // more collector arguments ("--set=...")
 
 	rate             int
 	warmup, duration time.Duration
