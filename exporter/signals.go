@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	pdatareq "go.opentelemetry.io/collector/pdata/xpdata/request"
 
-	"github.com/posthogexporter/posthogexporter/exporter/internal/tracecontext"
+	"github.com/posthogexporter/posthogexporter/internal/tracecontext"
 )
 
 // NewTraces returns the traces exporter of cfg.

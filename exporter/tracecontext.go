@@ -8,7 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posthogexporter/posthogexporter/exporter/internal/delivery"
-	"github.com/posthogexporter/posthogexporter/exporter/internal/tracecontext"
+	"github.com/posthogexporter/posthogexporter/internal/tracecontext"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
