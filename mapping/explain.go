@@ -105,6 +105,12 @@ func NewExplainer(cfg *Config, lib Library, set component.TelemetrySettings) (*E
 	return x, nil
 }
 
+// SpanMatcher is the exporter's SpanMatcher for these rules: which spans
+// wait for their trace (trace_context).
+func (x *Explainer) SpanMatcher(inherited []string) *SpanMatcher {
+	return x.mapper.SpanMatcher(inherited)
+}
+
 // Rules names the rules of a kind of record, in config order.
 func (x *Explainer) Rules(kind RecordKind) []string {
 	switch kind {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/posthogexporter/posthogexporter"
 	"github.com/posthogexporter/posthogexporter/internal/configkeys"
+	"github.com/posthogexporter/posthogexporter/internal/tracecontext"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
@@ -31,9 +32,16 @@ const placeholderAPIKey = "phc_posthog_rules_placeholder" //nolint:gosec // G101
 // validated with the exporter's own factory and config, so a config this
 // accepts is one the collector accepts, api_key aside.
 func loadRules(ctx context.Context, path, exporter string) (*mapping.Config, error) {
+	cfg, _, err := loadConfig(ctx, path, exporter)
+	return cfg, err
+}
+
+// loadConfig is loadRules, and also the exporter's trace_context block (nil
+// when it has none, and for a rules file).
+func loadConfig(ctx context.Context, path, exporter string) (*mapping.Config, *tracecontext.Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resolver, err := confmap.NewResolver(confmap.ResolverSettings{
 		URIs:              []string{"file:" + abs},
@@ -41,54 +49,59 @@ func loadRules(ctx context.Context, path, exporter string) (*mapping.Config, err
 		DefaultScheme:     "env",
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	conf, err := resolver.Resolve(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if !conf.IsSet("exporters") {
 		if exporter != "" {
-			return nil, fmt.Errorf("%s: --exporter %s: this is a rules file, not a collector config (it has no exporters: section)", path, exporter)
+			return nil, nil, fmt.Errorf("%s: --exporter %s: this is a rules file, not a collector config (it has no exporters: section)", path, exporter)
 		}
 		// A misspelled key is an error here as in the collector.
 		if err := configkeys.Check(conf.ToStringMap(), reflect.TypeFor[mapping.Config]()); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
 		}
 		cfg := mapping.NewDefaultConfig()
 		if err := conf.Unmarshal(&cfg); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
 		}
 		if err := cfg.Check(); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
 		}
-		return &cfg, nil
+		return &cfg, nil, nil
 	}
 
 	factory := posthogexporter.NewFactory()
 	exporters, err := conf.Sub("exporters")
 	if err != nil {
-		return nil, fmt.Errorf("%s: exporters: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: exporters: %w", path, err)
 	}
 	name, err := pickExporter(exporters, factory.Type(), exporter)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	section, err := exporters.Sub(name)
 	if err != nil {
-		return nil, fmt.Errorf("%s: exporters: %s: %w", path, name, err)
+		return nil, nil, fmt.Errorf("%s: exporters: %s: %w", path, name, err)
 	}
 	cfg := factory.CreateDefaultConfig().(*posthogexporter.Config)
 	if err := section.Unmarshal(cfg); err != nil {
-		return nil, fmt.Errorf("%s: exporters: %s: %w", path, name, err)
+		return nil, nil, fmt.Errorf("%s: exporters: %s: %w", path, name, err)
 	}
 	if cfg.APIKey == "" {
 		cfg.APIKey = placeholderAPIKey
 	}
 	if err := confmap.Validate(cfg); err != nil {
-		return nil, fmt.Errorf("%s: exporters: %s: %w", path, name, err)
+		return nil, nil, fmt.Errorf("%s: exporters: %s: %w", path, name, err)
 	}
-	return &cfg.Mapping, nil
+	var tc *tracecontext.Config
+	if cfg.TraceContext.HasValue() {
+		c := cfg.TraceContext.Get()
+		tc = &tracecontext.Config{Attributes: c.Attributes, Wait: c.Wait, MaxPending: c.MaxPending}
+	}
+	return &cfg.Mapping, tc, nil
 }
 
 // pickExporter returns the key of the posthog exporter to use: the one

@@ -12,9 +12,11 @@ import (
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
 	"github.com/posthogexporter/posthogexporter"
+	"github.com/posthogexporter/posthogexporter/internal/tracecontext"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
@@ -50,7 +52,7 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer, re
 		return errors.New("no input: name OTLP files (or - for stdin), or use --listen for live mode")
 	}
 
-	cfg, err := loadRules(ctx, *config, *exporterName)
+	cfg, tc, err := loadConfig(ctx, *config, *exporterName)
 	if err != nil {
 		return err
 	}
@@ -94,22 +96,91 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer, re
 		}
 	}
 
-	if live {
-		return serveLive(ctx, *listen, *grpcListen, e, emit, stderr, ready)
+	if tc != nil {
+		// Live mode: spans that stop waiting when wait passes are
+		// reported from the stage's goroutine, as the exporter maps them.
+		e.stage = newTraceStage(*tc, x.SpanMatcher(tc.Attributes), func(ctx context.Context, b tracecontext.Batch) {
+			e.released(ctx, b, nil, emit)
+		})
 	}
+	if live {
+		if e.stage != nil {
+			e.stage.stage.Start()
+		}
+		err := serveLive(ctx, *listen, *grpcListen, e, emit, stderr, ready)
+		if e.stage != nil {
+			// As at the collector's shutdown: what still waits is
+			// reported with what is known.
+			e.released(context.Background(), e.stage.stage.Stop(), nil, emit)
+		}
+		return errors.Join(err, writeErr)
+	}
+	var files []*telemetry
 	for _, in := range inputs {
 		t, err := readInput(in)
 		if err != nil {
 			return err
 		}
-		for _, td := range t.traces {
-			e.traces(ctx, td, emit)
+		files = append(files, t)
+	}
+	e.files(ctx, files, emit)
+	return writeErr
+}
+
+// files reports every record of the inputs, in input order. With
+// trace_context, every span is first run through the stage, documents in
+// order, and the stage then stopped: the whole input has arrived, so each
+// span is reported with what it inherits in the collector once its trace
+// has arrived.
+func (e *explainer) files(ctx context.Context, files []*telemetry, emit func(*recordReport)) {
+	var skips [][]func(ptrace.Span) bool // per file and traces document
+	copies := map[spanKey][]releasedSpan{}
+	if e.stage != nil {
+		keep := func(b tracecontext.Batch) {
+			released(b, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span) {
+				k := keyOf(span)
+				copies[k] = append(copies[k], releasedSpan{rs: rs, ss: ss, span: span, inherited: e.stage.inherited(span)})
+			})
+		}
+		for _, t := range files {
+			var s []func(ptrace.Span) bool
+			for _, td := range t.traces {
+				skip, ready := e.stage.process(td)
+				s = append(s, skip)
+				keep(ready)
+			}
+			skips = append(skips, s)
+		}
+		keep(e.stage.stage.Stop())
+	}
+	for i, t := range files {
+		for j, td := range t.traces {
+			var skip func(ptrace.Span) bool
+			if skips != nil {
+				skip = skips[i][j]
+			}
+			forSpans(td, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span) {
+				k := keyOf(span)
+				if c := copies[k]; skip != nil && skip(span) && len(c) > 0 {
+					copies[k] = c[1:]
+					e.span(ctx, c[0].rs, c[0].ss, c[0].span, spanNote{inherited: c[0].inherited}, emit)
+					return
+				}
+				e.span(ctx, rs, ss, span, spanNote{}, emit)
+			})
 		}
 		for _, ld := range t.logs {
 			e.logs(ctx, ld, emit)
 		}
 	}
-	return writeErr
+}
+
+// releasedSpan is a span as the stage released it, with what it inherited.
+type releasedSpan struct {
+	rs        ptrace.ResourceSpans
+	ss        ptrace.ScopeSpans
+	span      ptrace.Span
+	inherited map[string]any
 }
 
 // describeAddr names the listeners in one line for the user.

@@ -14,8 +14,10 @@ import (
 
 	"github.com/pmezard/go-difflib/difflib"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
+	"github.com/posthogexporter/posthogexporter/internal/tracecontext"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
@@ -147,7 +149,7 @@ func runCase(ctx context.Context, dir, config, exporter string) ([]byte, error) 
 	case path == "":
 		return nil, fmt.Errorf("no rules: the case has neither %s nor %s, and no --config was given", rulesFile, configFile)
 	}
-	cfg, err := loadRules(ctx, path, exporter)
+	cfg, tc, err := loadConfig(ctx, path, exporter)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +176,24 @@ func runCase(ctx context.Context, dir, config, exporter string) ([]byte, error) 
 			}
 		}
 	}
+	// With trace_context, spans go through the exporter's stage, as in the
+	// collector: the case's input is the whole input, so the stage is
+	// stopped at the end and what still waits is mapped with what is known.
+	var stage *tracecontext.Stage
+	if tc != nil {
+		stage = tracecontext.New(*tc, m.SpanMatcher(tc.Attributes).MayMatch, nil)
+	}
+	mapSpans := func(td ptrace.Traces, skip func(ptrace.Span) bool) error {
+		if td == (ptrace.Traces{}) || td.SpanCount() == 0 {
+			return nil
+		}
+		res := &mapping.Result{}
+		if err := m.MapTracesExcept(ctx, td, res, skip); err != nil {
+			return err
+		}
+		collect(res)
+		return nil
+	}
 	for _, f := range inputFiles {
 		p := filepath.Join(dir, f)
 		if !fileExists(p) {
@@ -184,11 +204,17 @@ func runCase(ctx context.Context, dir, config, exporter string) ([]byte, error) 
 			return nil, err
 		}
 		for _, td := range t.traces {
-			res := &mapping.Result{}
-			if err := m.MapTraces(ctx, td, res); err != nil {
-				return nil, fmt.Errorf("%s: %w", p, err)
+			var skip func(ptrace.Span) bool
+			var ready tracecontext.Batch
+			if stage != nil {
+				skip, ready = stage.Process(td)
 			}
-			collect(res)
+			for _, part := range []ptrace.Traces{td, ready.Inherited, ready.Plain} {
+				if err := mapSpans(part, skip); err != nil {
+					return nil, fmt.Errorf("%s: %w", p, err)
+				}
+				skip = nil // the spans of ready are mapped whole
+			}
 		}
 		for _, ld := range t.logs {
 			res := &mapping.Result{}
@@ -196,6 +222,14 @@ func runCase(ctx context.Context, dir, config, exporter string) ([]byte, error) 
 				return nil, fmt.Errorf("%s: %w", p, err)
 			}
 			collect(res)
+		}
+	}
+	if stage != nil {
+		b := stage.Stop()
+		for _, td := range []ptrace.Traces{b.Inherited, b.Plain} {
+			if err := mapSpans(td, nil); err != nil {
+				return nil, fmt.Errorf("%s: %w", dir, err)
+			}
 		}
 	}
 	b, err := json.MarshalIndent(out, "", "  ")

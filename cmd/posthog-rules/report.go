@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/posthogexporter/posthogexporter/internal/tracecontext"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
@@ -25,6 +26,11 @@ type recordInfo struct {
 	Resource map[string]any     `json:"resource"`
 	// EventIndex, for a span event, is its position among its span's events.
 	EventIndex *int `json:"event_index,omitempty"`
+	// Inherited, with trace_context, holds the listed attributes the span
+	// took from its trace (its span events share them).
+	Inherited map[string]any `json:"inherited,omitempty"`
+
+	waited bool // live mode: the span waited for its trace
 
 	body string // a log record's body, shown in text when it has no event name
 }
@@ -48,26 +54,69 @@ type explainer struct {
 	x           *mapping.Explainer
 	onlyMatched bool
 	rules       map[string]bool // nil: every rule
+	stage       *traceStage     // nil: no trace_context
 }
 
-// traces calls emit with the report of every span of td.
+// traces calls emit with the report of every span of td. With
+// trace_context in live mode, spans that wait for their trace are reported
+// when they stop waiting (see tracecontext.go).
 func (e *explainer) traces(ctx context.Context, td ptrace.Traces, emit func(*recordReport)) {
+	if e.stage == nil {
+		forSpans(td, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span) {
+			e.span(ctx, rs, ss, span, spanNote{}, emit)
+		})
+		return
+	}
+	skip, ready := e.stage.process(td)
+	forSpans(td, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span) {
+		if skip == nil || !skip(span) {
+			e.span(ctx, rs, ss, span, spanNote{}, emit)
+		}
+	})
+	e.released(ctx, ready, skip, emit)
+}
+
+// released reports the spans of b, which stopped waiting; those that
+// thisPush does not name arrived in earlier pushes: they waited.
+func (e *explainer) released(ctx context.Context, b tracecontext.Batch, thisPush func(ptrace.Span) bool, emit func(*recordReport)) {
+	released(b, func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span) {
+		note := spanNote{waited: thisPush == nil || !thisPush(span), inherited: e.stage.inherited(span)}
+		e.span(ctx, rs, ss, span, note, emit)
+	})
+}
+
+// spanNote is what trace_context did to a span: whether it waited for its
+// trace (live mode), and what it inherited.
+type spanNote struct {
+	waited    bool
+	inherited map[string]any
+}
+
+// span calls emit with the report of span and of its events.
+func (e *explainer) span(ctx context.Context, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span, note spanNote, emit func(*recordReport)) {
+	info := recordInfo{
+		Kind:      mapping.KindSpan,
+		Name:      span.Name(),
+		TraceID:   span.TraceID().String(),
+		SpanID:    span.SpanID().String(),
+		Resource:  rs.Resource().Attributes().AsRaw(),
+		Inherited: note.inherited,
+		waited:    note.waited,
+	}
+	e.emit(info, e.x.Span(ctx, rs, ss, span), emit)
+	for i, se := range span.Events().All() {
+		info := info
+		info.Kind, info.Name, info.EventIndex = mapping.KindSpanEvent, se.Name(), &i
+		e.emit(info, e.x.SpanEvent(ctx, rs, ss, span, i), emit)
+	}
+}
+
+// forSpans calls f with every span of td.
+func forSpans(td ptrace.Traces, f func(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span)) {
 	for _, rs := range td.ResourceSpans().All() {
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
-				info := recordInfo{
-					Kind:     mapping.KindSpan,
-					Name:     span.Name(),
-					TraceID:  span.TraceID().String(),
-					SpanID:   span.SpanID().String(),
-					Resource: rs.Resource().Attributes().AsRaw(),
-				}
-				e.emit(info, e.x.Span(ctx, rs, ss, span), emit)
-				for i, se := range span.Events().All() {
-					info := info
-					info.Kind, info.Name, info.EventIndex = mapping.KindSpanEvent, se.Name(), &i
-					e.emit(info, e.x.SpanEvent(ctx, rs, ss, span, i), emit)
-				}
+				f(rs, ss, span)
 			}
 		}
 	}

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -66,8 +68,35 @@ func (t *textWriter) write(r *recordReport) error {
 		b.WriteString(detail)
 		b.WriteString("\n")
 	}
+	if note := contextNote(&r.Record); note != "" {
+		b.WriteString(pad(label, recordWidth))
+		b.WriteString("  ")
+		b.WriteString(note)
+		b.WriteString("\n")
+	}
 	_, err := io.WriteString(t.w, b.String())
 	return err
+}
+
+// contextNote says, with trace_context, whether a span waited for its trace
+// and what it inherited from it; "" when neither.
+func contextNote(r *recordInfo) string {
+	var parts []string
+	if r.waited {
+		parts = append(parts, "waited for its trace")
+	}
+	if len(r.Inherited) > 0 {
+		keys := slices.Sorted(maps.Keys(r.Inherited))
+		for i, k := range keys {
+			v, _ := json.Marshal(r.Inherited[k])
+			keys[i] = k + "=" + string(v)
+		}
+		parts = append(parts, "inherited from its trace: "+strings.Join(keys, ", "))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(parts, "; ") + ")"
 }
 
 // recordLabel names a record in one column: kind, name, and the start of its span id.
