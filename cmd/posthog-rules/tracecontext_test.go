@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -161,4 +163,41 @@ func TestTestTraceContext(t *testing.T) {
 	code, out, _ = runCmd(t, "test", dir)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, `"anonymous"`)
+}
+
+// TestLiveTraceContext: in live mode with trace_context, the engine span,
+// sent first, waits until its request's SERVER span arrives and is then
+// printed with the user; a span whose trace never completes is printed
+// when wait passes.
+func TestLiveTraceContext(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "otelcol.yaml", strings.Replace(middlewareConfig, "%TRACE_CONTEXT%", "trace_context: {attributes: [enduser.id], wait: 300ms}", 1))
+	httpAddr, _, out, stop := startLive(t, "--config", cfg, "--only-matched", "--listen", "127.0.0.1:0")
+	post := func(doc string) {
+		t.Helper()
+		resp, err := http.Post("http://"+httpAddr+"/v1/traces", "application/json", strings.NewReader(doc))
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	var docs []string
+	for _, in := range writeMiddlewareTrace(t, dir) {
+		b, err := os.ReadFile(in)
+		require.NoError(t, err)
+		docs = append(docs, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+	}
+	post(docs[0]) // engine.execute
+	assert.NotContains(t, out.String(), "engine.execute", "the engine span waits for its trace")
+	for _, d := range docs[1:] {
+		post(d)
+	}
+	assert.Contains(t, out.String(), `"user_id":"alice"`)
+	assert.Contains(t, out.String(), `"distinct_id":"alice"`)
+	assert.Regexp(t, `span engine.execute \[d4d4d4d4\]\s+\(waited for its trace; inherited from its trace: enduser.id="alice"\)`, out.String())
+
+	// An orphan engine span (its parent never arrives) is printed after wait.
+	post(strings.ReplaceAll(strings.ReplaceAll(docs[0], "0102030405060708090a0b0c0d0e0f10", "ffff030405060708090a0b0c0d0e0f10"), "d4d4d4d4d4d4d4d4", "e5e5e5e5e5e5e5e5"))
+	assert.Eventually(t, func() bool { return strings.Contains(out.String(), "[e5e5e5e5]") }, 5*time.Second, 20*time.Millisecond)
+	require.NoError(t, stop())
+	assert.Regexp(t, `span engine.execute \[e5e5e5e5\]\s+\(waited for its trace\)`, out.String())
 }
