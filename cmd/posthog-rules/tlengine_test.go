@@ -217,9 +217,10 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // giveTraceIdentity writes each trace's enduser.id and tenant.id (which the
 // demo records once per request, on its auth middleware's span) into every
-// span of the trace that lacks them, as trace_context does in the collector:
-// posthog-rules sees one record at a time, so a fixture carries its
-// identity on the record.
+// span of the trace that lacks them, as trace_context does in the collector.
+// The fixtures were recorded so when posthog-rules saw one record at a time;
+// it now runs trace_context too, and a record's own value wins, so the
+// events are the same either way.
 func giveTraceIdentity(td ptrace.Traces) {
 	keys := []string{"enduser.id", "tenant.id"}
 	identity := map[pcommon.TraceID]map[string]string{}
