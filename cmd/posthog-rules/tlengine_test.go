@@ -105,6 +105,10 @@ func writeTLEngineFixtures(t *testing.T, onlyNew bool) {
 	_, err := demotelemetry.Run(t.Context(), demotelemetry.Config{Endpoint: srv.URL, Now: now})
 	require.NoError(t, err)
 
+	// Cases in inheritCases keep the request as the service sent it: identity
+	// only on the auth middleware's span, inherited through trace_context.
+	raw := ptrace.NewTraces()
+	traces.CopyTo(raw)
 	giveTraceIdentity(traces)
 
 	str := func(m pcommon.Map, k string) string {
@@ -179,6 +183,10 @@ func writeTLEngineFixtures(t *testing.T, onlyNew bool) {
 		}
 		td := ptrace.NewTraces()
 		traces.CopyTo(td)
+		if inheritCases[name] {
+			raw.CopyTo(td)
+			keep = withRequest(raw, keep)
+		}
 		td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
 			rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
 				ss.Spans().RemoveIf(func(s ptrace.Span) bool { return !keep(s) })
@@ -214,6 +222,56 @@ func writeTLEngineFixtures(t *testing.T, onlyNew bool) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// inheritCases are the fixture cases recorded without giveTraceIdentity:
+// they hold the request's spans that give the case's span its identity
+// (see withRequest), and rely on trace_context as the collector does.
+var inheritCases = map[string]bool{"engine_executed": true}
+
+// withRequest widens keep to the ancestors of the spans it keeps, and the
+// spans of their traces that carry enduser.id (the auth middleware's).
+func withRequest(td ptrace.Traces, keep func(ptrace.Span) bool) func(ptrace.Span) bool {
+	type key struct {
+		trace pcommon.TraceID
+		span  pcommon.SpanID
+	}
+	parent := map[key]pcommon.SpanID{}
+	var kept []key
+	identity := map[key]bool{}
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, s := range ss.Spans().All() {
+				k := key{s.TraceID(), s.SpanID()}
+				parent[k] = s.ParentSpanID()
+				if keep(s) {
+					kept = append(kept, k)
+				}
+				if _, ok := s.Attributes().Get("enduser.id"); ok {
+					identity[k] = true
+				}
+			}
+		}
+	}
+	want := map[key]bool{}
+	traces := map[pcommon.TraceID]bool{}
+	for _, k := range kept {
+		traces[k.trace] = true
+		for !want[k] {
+			want[k] = true
+			p, ok := parent[k]
+			if !ok || p.IsEmpty() {
+				break
+			}
+			k = key{k.trace, p}
+		}
+	}
+	for k := range identity {
+		if traces[k.trace] {
+			want[k] = true
+		}
+	}
+	return func(s ptrace.Span) bool { return want[key{s.TraceID(), s.SpanID()}] }
+}
 
 // giveTraceIdentity writes each trace's enduser.id and tenant.id (which the
 // demo records once per request, on its auth middleware's span) into every
