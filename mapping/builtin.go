@@ -89,14 +89,29 @@ func flagProperties(e *featureflag.Evaluation, out []Property) []Property {
 // spanFlags adds, for an event built from a span or one of its events, the
 // response of every flag evaluated on that span as $feature/<key>, as
 // PostHog's SDKs attach the flags a user saw to the user's events. Later
-// evaluations of a key win.
-//
-// Seam for trace-wide flags: with trace-scoped context, the evaluations of
-// every span of the trace would be added here, not only those of this span.
+// evaluations of a key win. A span that waited for its trace (trace_context)
+// also carries the flags evaluated on the other spans of its trace, in
+// TraceFlagsAttribute; those of the span itself win over them.
 func (r *rule[K]) spanFlags(rec *record, out []Property) []Property {
 	if rec.isLog {
 		return out
 	}
+	put := func(key string, resp any, override bool) {
+		if i := slices.IndexFunc(out, func(p Property) bool { return p.Key == key }); i >= 0 {
+			if override {
+				out[i].Value = resp
+			}
+			return
+		}
+		out = append(out, Property{Key: key, Value: resp})
+	}
+	// The trace's flags first, never over a built one (a
+	// $feature_flag_called's own response): the span's own win below.
+	traceFlags(rec.span.Attributes(), func(key string, resp any, provider string) {
+		if len(r.providers) == 0 || r.providers[provider] {
+			put(featureflag.FeatureProperty(key), resp, false)
+		}
+	})
 	for _, se := range rec.span.Events().All() {
 		if se.Name() != featureflag.EventName {
 			continue
@@ -105,12 +120,7 @@ func (r *rule[K]) spanFlags(rec *record, out []Property) []Property {
 		if !ok || e.Response == nil || (len(r.providers) > 0 && !r.providers[e.Provider]) {
 			continue
 		}
-		key := featureflag.FeatureProperty(e.Key)
-		if i := slices.IndexFunc(out, func(p Property) bool { return p.Key == key }); i >= 0 {
-			out[i].Value = e.Response
-			continue
-		}
-		out = append(out, Property{Key: key, Value: e.Response})
+		put(featureflag.FeatureProperty(e.Key), e.Response, true)
 	}
 	return out
 }

@@ -191,7 +191,9 @@ func (s *Stage) Process(td ptrace.Traces) (skip func(ptrace.Span) bool, ready Ba
 				if len(touched) == 0 || touched[len(touched)-1] != t {
 					touched = append(touched, t)
 				}
-				if s.has(span.Attributes()) == s.all || !s.mayMatch(span) {
+				// A span that has every listed attribute waits too: its
+				// trace's flag evaluations arrive with the rest of it.
+				if !s.mayMatch(span) {
 					continue
 				}
 				h := &held{trace: t, spanID: sid, td: copySpan(rs, ss, span), arrived: now}
@@ -319,6 +321,7 @@ func (s *Stage) remember(tid pcommon.TraceID, sid pcommon.SpanID, span ptrace.Sp
 	if _, seen := t.nodes[sid]; !seen {
 		s.remembered++
 	}
+	t.rememberFlags(span)
 	t.nodes[sid] = n
 	return t
 }
@@ -358,6 +361,7 @@ func (s *Stage) finish(h *held, o Outcome, b *Batch) {
 			inherited = true
 		}
 	}
+	h.trace.putFlags(attrs)
 	b.add(h, o, inherited)
 }
 

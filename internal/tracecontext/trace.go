@@ -6,6 +6,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
 // node is what is remembered of every span of a trace: its parent link,
@@ -23,6 +25,7 @@ type trace struct {
 	nodes    map[pcommon.SpanID]node
 	held     []*held
 	lastSeen time.Time
+	flags    map[string]flagSeen // by flag key
 }
 
 // held is a span waiting for its trace: a copy of it, with its resource
@@ -123,4 +126,54 @@ func before(a node, aID pcommon.SpanID, b node, bID pcommon.SpanID) bool {
 		return a.start < b.start
 	}
 	return bytes.Compare(aID[:], bID[:]) < 0
+}
+
+// flagSeen is the latest evaluation of a flag on any span of the trace.
+type flagSeen struct {
+	eval mapping.FlagEvaluation
+	at   pcommon.Timestamp
+	span pcommon.SpanID
+	seq  int // event index on the span: ties on one span
+}
+
+// rememberFlags records the flag evaluations recorded on span. The latest
+// evaluation of a key wins (ties: highest span id, then latest event on the
+// span), so that the result does not depend on the order spans arrive in.
+func (t *trace) rememberFlags(span ptrace.Span) {
+	for i, se := range span.Events().All() {
+		e, ok := mapping.ReadFlagEvaluation(se)
+		if !ok || e.Response == nil {
+			continue
+		}
+		f := flagSeen{eval: e, at: se.Timestamp(), span: span.SpanID(), seq: i}
+		if old, ok := t.flags[e.Key]; ok && !f.after(old) {
+			continue
+		}
+		if t.flags == nil {
+			t.flags = map[string]flagSeen{}
+		}
+		t.flags[e.Key] = f
+	}
+}
+
+func (f flagSeen) after(o flagSeen) bool {
+	if f.at != o.at {
+		return f.at > o.at
+	}
+	if c := bytes.Compare(f.span[:], o.span[:]); c != 0 {
+		return c > 0
+	}
+	return f.seq >= o.seq // the same span again: its newest copy wins
+}
+
+// putFlags gives a span that stopped waiting the flags of its trace.
+func (t *trace) putFlags(attrs pcommon.Map) {
+	if len(t.flags) == 0 {
+		return
+	}
+	flags := make(map[string]mapping.FlagEvaluation, len(t.flags))
+	for k, f := range t.flags {
+		flags[k] = f.eval
+	}
+	mapping.PutTraceFlags(attrs, flags)
 }
