@@ -15,6 +15,13 @@ type sp struct {
 	name       string
 	start      int64
 	attrs      map[string]string
+	flags      []flagEval // feature_flag.evaluation span events
+}
+
+// flagEval is a flag evaluation recorded on a test span at time at.
+type flagEval struct {
+	key, variant string
+	at           int64
 }
 
 func tid(b byte) pcommon.TraceID { return pcommon.TraceID{b, 0xee} }
@@ -44,6 +51,14 @@ func push(trace byte, spans ...sp) ptrace.Traces {
 		span.SetEndTimestamp(pcommon.Timestamp(2000 + s.start))
 		for k, v := range s.attrs {
 			span.Attributes().PutStr(k, v)
+		}
+		for _, f := range s.flags {
+			se := span.Events().AppendEmpty()
+			se.SetName("feature_flag.evaluation")
+			se.SetTimestamp(pcommon.Timestamp(1500 + f.at))
+			se.Attributes().PutStr("feature_flag.key", f.key)
+			se.Attributes().PutStr("feature_flag.result.variant", f.variant)
+			se.Attributes().PutStr("feature_flag.provider.name", "posthog")
 		}
 	}
 	return td

@@ -49,6 +49,15 @@ var orderRules = map[string]any{
 			"distinct_id": []any{`span.attributes["enduser.id"]`, `"nobody"`},
 		},
 	},
+	// One $feature_flag_called per evaluation: the trace's flags given to
+	// waiting spans must not add any.
+	"span_events": []any{
+		map[string]any{
+			"name": "flag", "event": "$feature_flag_called",
+			"conditions":  []any{`spanevent.name == "feature_flag.evaluation"`},
+			"distinct_id": []any{`span.attributes["enduser.id"]`, `"anonymous"`},
+		},
+	},
 }
 
 func newOrderMapper(t *testing.T) *mapping.Mapper {
@@ -153,6 +162,13 @@ func randomTrace(r *rand.Rand) []sp {
 	if r.IntN(3) == 0 {
 		add(1, "middleware", map[string]string{"enduser.id": "late-" + users[r.IntN(len(users))]})
 	}
+	// Flag evaluations on any span, a key sometimes evaluated again later
+	// (or at the same time) on another span.
+	keys, variants := []string{"checkout", "engine-ui"}, []string{"control", "test", "redesign"}
+	for range r.IntN(4) {
+		i := r.IntN(len(spans))
+		spans[i].flags = append(spans[i].flags, flagEval{key: keys[r.IntN(len(keys))], variant: variants[r.IntN(len(variants))], at: int64(r.IntN(3))})
+	}
 	return spans
 }
 
@@ -240,7 +256,9 @@ func TestOrderIndependence(t *testing.T) {
 		// Reference: each trace whole, in one request.
 		ref := newPipeline(t, m, Config{Wait: 5 * time.Second})
 		for tr, spans := range traces {
+			before := len(ref.events)
 			ref.push(push(tr, spans...))
+			assertTraceFlags(t, spans, ref.events[before:])
 		}
 		assert.Zero(t, ref.stage.Stop().Len())
 		want := ref.sorted()
@@ -259,6 +277,41 @@ func TestOrderIndependence(t *testing.T) {
 			assert.Zero(t, p.stage.Pending(), "seed %d round %d: every trace is complete", seed, round)
 			assert.Zero(t, p.stage.Stop().Len())
 			require.Equal(t, want, p.sorted(), "seed %d round %d", seed, round)
+		}
+	}
+}
+
+// assertTraceFlags checks that every event of a trace but the
+// $feature_flag_called ones carries $feature/<key> for every flag evaluated
+// in the trace, and that the SERVER span's api_request, which evaluated
+// none itself, carries the latest evaluation of each.
+func assertTraceFlags(t *testing.T, spans []sp, events []string) {
+	t.Helper()
+	type won struct {
+		at      int64
+		id      byte
+		variant string
+	}
+	latest := map[string]won{}
+	rootOwn := false
+	for _, s := range spans {
+		for _, f := range s.flags {
+			if w, ok := latest[f.key]; !ok || f.at > w.at || f.at == w.at && s.id >= w.id {
+				latest[f.key] = won{f.at, s.id, f.variant}
+			}
+			rootOwn = rootOwn || s.id == 1
+		}
+	}
+	for _, e := range events {
+		e += " "
+		if strings.Contains(e, " $feature_flag_called ") {
+			continue
+		}
+		for k, w := range latest {
+			assert.Contains(t, e, " $feature/"+k+"=", "every event of the trace carries its flags")
+			if !rootOwn && strings.Contains(e, " api_request ") {
+				assert.Contains(t, e, " $feature/"+k+"="+w.variant+" ", "the latest evaluation wins")
+			}
 		}
 	}
 }
