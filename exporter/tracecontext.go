@@ -12,10 +12,11 @@ import (
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
-// With trace_context, spans that some rule could match and that lack a
-// listed attribute wait, before the queue, for the rest of their trace
-// (package tracecontext); once it has arrived (or wait passed) they are
-// mapped with what they inherit, and their events queued like any others.
+// With trace_context, spans that some rule could match wait, before the
+// queue, for the rest of their trace (package tracecontext); once it has
+// arrived (or wait passed) they are mapped with what they inherit (listed
+// attributes, and the flags evaluated on the trace's spans), and their
+// events queued like any others.
 
 func newTraceContextStage(cfg tracecontext.Config, m *mapping.Mapper, out func(context.Context, tracecontext.Batch)) *tracecontext.Stage {
 	return tracecontext.New(cfg, m.SpanMatcher(cfg.Attributes).MayMatch, out)
