@@ -219,6 +219,17 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 			tenants[s.SpanContext().TraceID()] = a["tenant.id"]
 		}
 	}
+	// The demo evaluates its flag in the handler, a child span:
+	// trace_context gives the flag to every span of the request.
+	flags := map[trace.TraceID]map[string]any{}
+	for _, s := range res.Spans {
+		for k, v := range flagsOf(s) {
+			if flags[s.SpanContext().TraceID()] == nil {
+				flags[s.SpanContext().TraceID()] = map[string]any{}
+			}
+			flags[s.SpanContext().TraceID()][k] = v
+		}
+	}
 	for _, s := range res.Spans {
 		a := attrs(s.Attributes())
 		if _, own := a["enduser.id"]; !own {
@@ -238,12 +249,14 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 				p["error_message"] = s.Status().Description
 			}
 			p["status"] = status
+			for k, v := range flags[s.SpanContext().TraceID()] {
+				p["$feature/"+k] = v // evaluated in the handler, a sibling
+			}
 			add(id, wantEvent{name, "engine-" + str(a["engine.id"]), s.EndTime(), p})
 		case s.SpanKind() == trace.SpanKindProducer && a["messaging.destination.name"] == "engines":
 			add(id, wantEvent{"engine_queued", "engine-" + str(a["engine.id"]), s.EndTime(),
 				map[string]any{"engine_id": a["engine.id"], "queue_name": "engines", "priority": a["engine.priority"], "user_id": a["enduser.id"], "tenant": a["tenant.id"]}})
 		case s.SpanKind() == trace.SpanKindServer:
-			flags := flagsOf(s)
 			user := "anonymous"
 			if u := a["enduser.id"]; u != nil {
 				user = str(u)
@@ -255,8 +268,8 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 			p := map[string]any{
 				"endpoint": a["http.route"], "url_path": a["url.path"], "method": a["http.request.method"],
 				"status_code": a["http.response.status_code"], "response_time_ms": durMS, "tenant": a["tenant.id"]}
-			for k, v := range flags {
-				p["$feature/"+k] = v // the flags evaluated on the request's span
+			for k, v := range flags[s.SpanContext().TraceID()] {
+				p["$feature/"+k] = v // evaluated in the handler, a child span
 			}
 			add(id, wantEvent{"api_request", user, s.EndTime(), p}, c)
 			if code, _ := a["http.response.status_code"].(int64); code >= 500 {

@@ -93,18 +93,11 @@ func newFlags(ctx context.Context) (*openfeature.Client, func()) {
 }
 
 // evaluateFlag evaluates the demo's flag for user, at the scenario's time at,
-// inside the request's server span, as a flag middleware running before the
-// handler would.
+// in the request's handler span (a child of the server span): with
+// trace_context, the server span's api_request carries the flag all the same.
 func (e *emitter) evaluateFlag(ctx context.Context, at time.Time, user string) {
 	if e.flags == nil {
 		return
 	}
-	if server, ok := ctx.Value(serverContextKey{}).(context.Context); ok {
-		ctx = server
-	}
 	e.flags.String(withClock(ctx, at), FlagKey, "classic", openfeature.NewEvaluationContext(user, nil))
 }
-
-// serverContextKey holds, in the handler's context, the context of the
-// request's server span.
-type serverContextKey struct{}

@@ -128,7 +128,7 @@
 // "new-engine-ui" through the OpenFeature Go SDK (in-memory provider,
 // variant "redesign" for user-123, "control" for user-456). A hook records
 // each evaluation as a "feature_flag.evaluation" event on the request's
-// server span, with the semantic conventions' attributes
+// handler span (a child of its server span), with the semantic conventions' attributes
 // (feature_flag.key, feature_flag.result.variant, feature_flag.provider.name,
 // feature_flag.context.id = the user, feature_flag.result.reason).
 //
@@ -511,7 +511,7 @@ func (e *emitter) request(ctx context.Context, start time.Time, r req, children 
 	}
 	hctx, handler := e.http.Start(ctx, "request handler - "+r.route, trace.WithTimestamp(start.Add(500*time.Microsecond)))
 	if children != nil {
-		children(context.WithValue(hctx, serverContextKey{}, ctx), start)
+		children(hctx, start)
 	}
 	handler.End(trace.WithTimestamp(start.Add(r.dur - 100*time.Microsecond)))
 	span.SetAttributes(semconv.HTTPResponseStatusCode(r.status))
