@@ -180,3 +180,46 @@ span_events:
 	assert.Equal(t, "user-1", res.Events[0].DistinctID)
 	assert.Equal(t, "mine", res.Events[1].DistinctID)
 }
+
+// A span that waited for its trace carries the trace's flags in
+// TraceFlagsAttribute: $feature/<key> on its events, filtered by providers,
+// never over the span's own evaluation nor a $feature_flag_called's own
+// response.
+func TestTraceFlagsOnSpanEvents(t *testing.T) {
+	m := newTestMapper(t, `
+feature_flags: {providers: [posthog]}
+spans:
+  - event: api_request
+    distinct_id: ['"u"']
+span_events:
+  - event: $feature_flag_called
+    conditions: ['spanevent.name == "feature_flag.evaluation"']
+`)
+	td, spans := newSpans()
+	s := spans.AppendEmpty()
+	PutTraceFlags(s.Attributes(), map[string]FlagEvaluation{
+		"checkout": {Key: "checkout", Response: "test", Provider: "posthog"},
+		"beta":     {Key: "beta", Response: true, Provider: "posthog"},
+		"other":    {Key: "other", Response: "x", Provider: "flagd"},
+		"own":      {Key: "own", Response: "trace", Provider: "posthog"},
+	})
+	e := s.Events().AppendEmpty()
+	e.SetName("feature_flag.evaluation")
+	e.Attributes().PutStr("feature_flag.key", "own")
+	e.Attributes().PutStr("feature_flag.result.variant", "span")
+	e.Attributes().PutStr("feature_flag.provider.name", "posthog")
+	e.Attributes().PutStr("feature_flag.context.id", "user-1")
+	res, err := mapTraces(m, td)
+	require.NoError(t, err)
+	require.Len(t, res.Events, 2, "the attribute makes no $feature_flag_called")
+	for _, ev := range res.Events {
+		props := map[string]any{}
+		for _, p := range ev.Properties {
+			props[p.Key] = p.Value
+		}
+		assert.Equal(t, "test", props["$feature/checkout"], ev.Name)
+		assert.Equal(t, true, props["$feature/beta"], ev.Name)
+		assert.NotContains(t, props, "$feature/other", "%s: provider not listed", ev.Name)
+		assert.Equal(t, "span", props["$feature/own"], "%s: the span's own evaluation wins", ev.Name)
+	}
+}
