@@ -222,21 +222,31 @@ func (e *posthogExporter) recordStats(ctx context.Context, stats []mapping.RuleS
 				zap.Int64("failed_records", s.Dropped[mapping.DropEvaluationError]),
 				zap.Error(s.FirstError))
 		}
-		if n := s.Dropped[mapping.DropMissingDistinctID]; n > 0 {
-			e.warnings.warn("distinct_id:"+s.Rule, "Events dropped: no expression of the distinct_id chain gave a value. Add a fallback to the rule's distinct_id.",
-				zap.String("rule", s.Rule), zap.Int64("dropped", n))
-		}
-		if n := s.Dropped[mapping.DropMissingEventName]; n > 0 {
-			e.warnings.warn("event:"+s.Rule, "Events dropped: event_expression gave no name.",
-				zap.String("rule", s.Rule), zap.Int64("dropped", n))
-		}
-		if n := s.Dropped[mapping.DropEventNameTooLong] + s.Dropped[mapping.DropDistinctIDTooLong]; n > 0 {
-			e.warnings.warn("length:"+s.Rule, "Events dropped: event name or distinct_id over 200 characters, which PostHog would cut (two long ids could collide).",
-				zap.String("rule", s.Rule), zap.Int64("dropped", n))
-		}
-		if n := s.Dropped[mapping.DropMissingGroupKey]; n > 0 {
-			e.warnings.warn("group:"+s.Rule, "Events dropped: the $groupidentify rule's group key was empty.",
-				zap.String("rule", s.Rule), zap.Int64("dropped", n))
+		for _, w := range dropWarnings {
+			var n int64
+			for _, r := range w.reasons {
+				n += s.Dropped[r]
+			}
+			if n > 0 {
+				e.warnings.warn(w.key+":"+s.Rule, w.message, zap.String("rule", s.Rule), zap.Int64("dropped", n))
+			}
 		}
 	}
+}
+
+// dropWarnings say, per drop reason of the mapping, what the user can fix;
+// each is logged at most once per interval per rule (warnings).
+var dropWarnings = []struct {
+	key     string
+	reasons []mapping.DropReason
+	message string
+}{
+	{"distinct_id", []mapping.DropReason{mapping.DropMissingDistinctID},
+		"Events dropped: no expression of the distinct_id chain gave a value. Add a fallback to the rule's distinct_id."},
+	{"event", []mapping.DropReason{mapping.DropMissingEventName},
+		"Events dropped: event_expression gave no name."},
+	{"length", []mapping.DropReason{mapping.DropEventNameTooLong, mapping.DropDistinctIDTooLong},
+		"Events dropped: event name or distinct_id over 200 characters, which PostHog would cut (two long ids could collide)."},
+	{"group", []mapping.DropReason{mapping.DropMissingGroupKey},
+		"Events dropped: the $groupidentify rule's group key was empty."},
 }
