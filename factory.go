@@ -20,6 +20,9 @@ import (
 // Version of this exporter, sent in $lib_version and the User-Agent.
 const Version = phexporter.Version
 
+// LibraryName is what events carry in $lib, and requests in their User-Agent.
+const LibraryName = phexporter.LibraryName
+
 // NewFactory returns the factory of the posthog exporter.
 func NewFactory() exporter.Factory {
 	return exporter.NewFactory(

@@ -27,8 +27,8 @@ import (
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
-// libName is what events carry in $lib, and requests in their User-Agent.
-const libName = "posthog-otel-collector-exporter"
+// LibraryName is what events carry in $lib, and requests in their User-Agent.
+const LibraryName = "posthog-otel-collector-exporter"
 
 // Version of this exporter, sent in $lib_version and the User-Agent.
 const Version = "0.1.0"
@@ -50,7 +50,7 @@ type posthogExporter struct {
 }
 
 func newPostHogExporter(cfg Config, set exporter.Settings) (*posthogExporter, error) {
-	mapper, err := mapping.NewMapper(cfg.Mapping, mapping.Library{Name: libName, Version: Version}, set.TelemetrySettings)
+	mapper, err := mapping.NewMapper(cfg.Mapping, mapping.Library{Name: LibraryName, Version: Version}, set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (e *posthogExporter) deliverySettings() delivery.Settings {
 		GzipLevel:           int(e.cfg.Client.CompressionParams.Level),
 		MaxBatchEvents:      e.cfg.MaxBatchEvents,
 		MaxBatchBytes:       e.cfg.MaxBatchBytes,
-		UserAgent:           libName + "/" + Version,
+		UserAgent:           LibraryName + "/" + Version,
 		Logger:              e.settings.Logger,
 	}
 }

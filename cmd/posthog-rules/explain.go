@@ -20,10 +20,6 @@ import (
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
-// libName is the exporter's $lib (the exporter's own constant is not
-// exported); explain shows events exactly as they would be sent.
-const libName = "posthog-otel-collector-exporter"
-
 // liveReady, when set (tests), is told the addresses live mode listens on.
 type liveReady func(httpAddr, grpcAddr string)
 
@@ -56,7 +52,7 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer, re
 	if err != nil {
 		return err
 	}
-	x, err := mapping.NewExplainer(cfg, mapping.Library{Name: libName, Version: posthogexporter.Version}, component.TelemetrySettings{Logger: zap.NewNop()})
+	x, err := mapping.NewExplainer(cfg, mapping.Library{Name: posthogexporter.LibraryName, Version: posthogexporter.Version}, component.TelemetrySettings{Logger: zap.NewNop()})
 	if err != nil {
 		return err
 	}

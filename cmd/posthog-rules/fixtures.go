@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
+	"github.com/posthogexporter/posthogexporter"
 	"github.com/posthogexporter/posthogexporter/internal/tracecontext"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
@@ -153,7 +154,7 @@ func runCase(ctx context.Context, dir, config, exporter string) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	m, err := mapping.NewMapper(cfg, mapping.Library{Name: libName, Version: fixtureVersion}, component.TelemetrySettings{Logger: zap.NewNop()})
+	m, err := mapping.NewMapper(cfg, mapping.Library{Name: posthogexporter.LibraryName, Version: fixtureVersion}, component.TelemetrySettings{Logger: zap.NewNop()})
 	if err != nil {
 		return nil, err
 	}
