@@ -35,7 +35,7 @@ func TestDemoRunsTheCatalogue(t *testing.T) {
 	for _, cfg := range []*Config{demo, catalogue} {
 		// ${env:...} is not resolved here; the collector does it (see e2e).
 		cfg.APIKey = "phc_test"
-		cfg.ClientConfig.Endpoint = defaultEndpoint
+		cfg.ClientConfig.Endpoint = "https://us.i.posthog.com"
 		require.NoError(t, confmap.Validate(cfg))
 	}
 	events := map[string]bool{}

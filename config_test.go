@@ -233,13 +233,12 @@ func TestTraceContextConfig(t *testing.T) {
 	cfg, err := unmarshalYAML(t, "api_key: phc_test\n")
 	require.NoError(t, err)
 	assert.False(t, cfg.TraceContext.HasValue())
-	assert.Nil(t, exporterConfig(cfg).TraceContext)
 
 	cfg, err = unmarshalYAML(t, "api_key: phc_test\ntrace_context:\n  attributes: [enduser.id, tenant.id]\n")
 	require.NoError(t, err)
 	require.NoError(t, confmap.Validate(cfg))
-	tc := exporterConfig(cfg).TraceContext
-	require.NotNil(t, tc)
+	require.True(t, cfg.TraceContext.HasValue())
+	tc := cfg.TraceContext.Get()
 	assert.Equal(t, []string{"enduser.id", "tenant.id"}, tc.Attributes)
 	assert.Equal(t, 5*time.Second, tc.Wait)
 	assert.Equal(t, 100000, tc.MaxPending)

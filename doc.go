@@ -5,5 +5,6 @@
 // The data path: pdata -> mapping (rules, OTTL) -> events -> exporter (batch
 // requests, HTTP) -> PostHog.
 //
-//go:generate go tool mdatagen metadata.yaml
+// internal/metadata and documentation.md are generated from metadata.yaml
+// by mdatagen: run `make generate`.
 package posthogexporter // import "github.com/posthogexporter/posthogexporter"

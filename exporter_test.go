@@ -409,7 +409,7 @@ func TestDryRunSendsNothing(t *testing.T) {
 // are not queued at all.
 func TestQueueBatchesEvents(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
-		c.QueueConfig = configoptional.Some(defaultQueueConfig())
+		c.QueueConfig = createDefaultConfig().(*Config).QueueConfig
 		c.QueueConfig.Get().Batch.Get().FlushTimeout = 300 * time.Millisecond
 	})
 	for range 5 {

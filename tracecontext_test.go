@@ -14,13 +14,14 @@ import (
 
 	"github.com/posthogexporter/posthogexporter/internal/metadatatest"
 	"github.com/posthogexporter/posthogexporter/mapping"
+	"github.com/posthogexporter/posthogexporter/mapping/tracecontext"
 )
 
 // withTraceContext adds trace_context and an engine rule that reads the
 // request's user.
 func withTraceContext(wait time.Duration) func(*Config) {
 	return func(c *Config) {
-		c.TraceContext = configoptional.Some(TraceContextConfig{
+		c.TraceContext = configoptional.Some(tracecontext.Config{
 			Attributes: []string{"enduser.id", "tenant.id"}, Wait: wait, MaxPending: 1000,
 		})
 		c.Mapping.Spans = append(c.Mapping.Spans, mapping.Rule{
@@ -121,7 +122,7 @@ func TestTraceContextShutdownLosesNothing(t *testing.T) {
 func TestNoTraceContextNothingWaits(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
 		withTraceContext(time.Minute)(c)
-		c.TraceContext = configoptional.None[TraceContextConfig]()
+		c.TraceContext = configoptional.None[tracecontext.Config]()
 	})
 	require.NoError(t, h.traces.ConsumeTraces(context.Background(), requestSpan(4)))
 	require.Len(t, h.capture.Events(), 1)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -22,7 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posthogexporter/posthogexporter/exporter/internal/delivery"
-	"github.com/posthogexporter/posthogexporter/internal/exposure"
+	"github.com/posthogexporter/posthogexporter/exporter/internal/exposure"
 	"github.com/posthogexporter/posthogexporter/internal/metadata"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
@@ -37,7 +38,7 @@ const Version = "0.1.0"
 // delivery sends them. exporterhelper in between queues, batches and retries
 // events.
 type posthogExporter struct {
-	cfg       Config
+	cfg       *Config
 	settings  exporter.Settings
 	mapper    *mapping.Mapper
 	encoder   *delivery.Encoder
@@ -49,8 +50,8 @@ type posthogExporter struct {
 	exposures *exposure.Set
 }
 
-func newPostHogExporter(cfg Config, set exporter.Settings) (*posthogExporter, error) {
-	mapper, err := mapping.NewMapper(cfg.Mapping, mapping.Library{Name: LibraryName, Version: Version}, set.TelemetrySettings)
+func newPostHogExporter(cfg *Config, set exporter.Settings) (*posthogExporter, error) {
+	mapper, err := mapping.NewMapper(&cfg.Mapping, mapping.Library{Name: LibraryName, Version: Version}, set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +65,7 @@ func newPostHogExporter(cfg Config, set exporter.Settings) (*posthogExporter, er
 		mapper:    mapper,
 		telemetry: newTelemetry(tb, set.ID),
 		warnings:  newLogLimiter(set.Logger),
-		exposures: newExposures(cfg.Mapping, nil),
+		exposures: newExposures(&cfg.Mapping, nil),
 	}
 	e.upgrade.logger = set.Logger
 	if cfg.DryRun {
@@ -76,11 +77,11 @@ func newPostHogExporter(cfg Config, set exporter.Settings) (*posthogExporter, er
 
 func (e *posthogExporter) deliverySettings() delivery.Settings {
 	return delivery.Settings{
-		Endpoint:            e.cfg.Client.Endpoint,
+		Endpoint:            e.cfg.ClientConfig.Endpoint,
 		APIKey:              e.cfg.APIKey,
 		HistoricalMigration: e.cfg.HistoricalMigration,
-		Gzip:                e.cfg.Client.Compression == "gzip",
-		GzipLevel:           int(e.cfg.Client.CompressionParams.Level),
+		Gzip:                e.cfg.ClientConfig.Compression == configcompression.TypeGzip,
+		GzipLevel:           int(e.cfg.ClientConfig.CompressionParams.Level),
 		MaxBatchEvents:      e.cfg.MaxBatchEvents,
 		MaxBatchBytes:       e.cfg.MaxBatchBytes,
 		UserAgent:           LibraryName + "/" + Version,
@@ -96,7 +97,7 @@ func (e *posthogExporter) options(enc eventsEncoding) []exporterhelper.Option {
 		// The HTTP client has its own timeout (the `timeout` key): as
 		// otlphttpexporter does, exporterhelper's is turned off.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
-		exporterhelper.WithRetry(e.cfg.Retry),
+		exporterhelper.WithRetry(e.cfg.RetryConfig),
 		xexporterhelper.WithQueueBatch(queueConfig(e.cfg), xexporterhelper.QueueBatchSettings{Encoding: enc}),
 	}
 }
@@ -104,8 +105,8 @@ func (e *posthogExporter) options(enc eventsEncoding) []exporterhelper.Option {
 // queueConfig is the user's sending_queue with its batches bounded by
 // max_batch_events (sizer items) or max_batch_bytes (sizer bytes): a batch
 // never holds more than one request to PostHog may carry.
-func queueConfig(cfg Config) configoptional.Optional[exporterhelper.QueueBatchConfig] {
-	q := cfg.Queue
+func queueConfig(cfg *Config) configoptional.Optional[exporterhelper.QueueBatchConfig] {
+	q := cfg.QueueConfig
 	if !q.HasValue() || !q.Get().Batch.HasValue() {
 		return q
 	}
@@ -133,7 +134,7 @@ func (e *posthogExporter) start(ctx context.Context, host component.Host) error 
 	}
 	// The body is gzipped by the sender, which must see both sizes for its
 	// metrics and split oversized requests; the client must not compress again.
-	clientCfg := e.cfg.Client
+	clientCfg := e.cfg.ClientConfig
 	clientCfg.Compression = ""
 	client, err := clientCfg.ToClient(ctx, host.GetExtensions(), e.settings.TelemetrySettings)
 	if err != nil {

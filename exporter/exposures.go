@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/posthogexporter/posthogexporter/internal/exposure"
+	"github.com/posthogexporter/posthogexporter/exporter/internal/exposure"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 

@@ -27,13 +27,13 @@ func TestQueueBatchesAreBoundedByRequestLimits(t *testing.T) {
 		q := exporterhelper.NewDefaultQueueConfig()
 		b := q.Batch.GetOrInsertDefault()
 		b.Sizer, b.MinSize, b.MaxSize = c.sizer, c.minSize, c.maxSize
-		cfg := Config{Queue: configoptional.Some(q), MaxBatchEvents: 500, MaxBatchBytes: 1 << 20}
+		cfg := &Config{QueueConfig: configoptional.Some(q), MaxBatchEvents: 500, MaxBatchBytes: 1 << 20}
 		got := queueConfig(cfg)
 		gb := got.Get().Batch.Get()
 		assert.Equal(t, c.wantMax, gb.MaxSize, "%v max_size %d", c.sizer, c.maxSize)
 		assert.Equal(t, c.wantMin, gb.MinSize, "%v min_size %d", c.sizer, c.minSize)
-		assert.Equal(t, c.maxSize, cfg.Queue.Get().Batch.Get().MaxSize, "the user's config is not changed")
+		assert.Equal(t, c.maxSize, cfg.QueueConfig.Get().Batch.Get().MaxSize, "the user's config is not changed")
 	}
-	none := queueConfig(Config{MaxBatchEvents: 500})
+	none := queueConfig(&Config{MaxBatchEvents: 500})
 	assert.False(t, none.HasValue(), "no queue stays no queue")
 }

@@ -9,12 +9,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	pdatareq "go.opentelemetry.io/collector/pdata/xpdata/request"
-
-	"github.com/posthogexporter/posthogexporter/internal/tracecontext"
 )
 
 // NewTraces returns the traces exporter of cfg.
-func NewTraces(ctx context.Context, set exporter.Settings, cfg Config) (exporter.Traces, error) {
+func NewTraces(ctx context.Context, set exporter.Settings, cfg *Config) (exporter.Traces, error) {
 	e, err := newPostHogExporter(cfg, set)
 	if err != nil {
 		return nil, err
@@ -32,15 +30,11 @@ func NewTraces(ctx context.Context, set exporter.Settings, cfg Config) (exporter
 	if err != nil {
 		return nil, err
 	}
-	t := &tracesExporter{Traces: helper, e: e}
-	if cfg.TraceContext != nil {
-		t.stage = newTraceContextStage(*cfg.TraceContext, e.mapper, t.consumeStopped)
-	}
-	return t, nil
+	return &tracesExporter{Traces: helper, e: e, waiting: newWaitingTraces(cfg, e.mapper)}, nil
 }
 
 // NewLogs returns the logs exporter of cfg.
-func NewLogs(ctx context.Context, set exporter.Settings, cfg Config) (exporter.Logs, error) {
+func NewLogs(ctx context.Context, set exporter.Settings, cfg *Config) (exporter.Logs, error) {
 	e, err := newPostHogExporter(cfg, set)
 	if err != nil {
 		return nil, err
@@ -82,13 +76,13 @@ func (e *posthogExporter) convertLogs(ctx context.Context, ld plog.Logs) (*event
 // context.
 type tracesExporter struct {
 	exporter.Traces
-	e     *posthogExporter
-	stage *tracecontext.Stage // nil without trace_context
+	e       *posthogExporter
+	waiting *waitingTraces // nil without trace_context
 }
 
 func (t *tracesExporter) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	if t.stage != nil {
-		return t.consumeWithContext(ctx, td)
+	if t.waiting != nil {
+		return t.consumeWaiting(ctx, td)
 	}
 	req, err := t.e.convertTraces(ctx, td)
 	if err != nil || req.ItemsCount() == 0 {

@@ -87,6 +87,6 @@ func (t *telemetry) spansWaited(ctx context.Context, outcome string, n int64) {
 	t.tb.ExporterPosthogTraceContextSpansWaited.Add(ctx, n, metric.WithAttributes(t.exporter, attribute.String("wait_outcome", outcome)))
 }
 
-func (t *telemetry) traceContextEvents(ctx context.Context, rule string) {
-	t.tb.ExporterPosthogTraceContextEvents.Add(ctx, 1, metric.WithAttributes(t.exporter, attribute.String("rule", rule)))
+func (t *telemetry) traceContextEvents(ctx context.Context, rule string, n int64) {
+	t.tb.ExporterPosthogTraceContextEvents.Add(ctx, n, metric.WithAttributes(t.exporter, attribute.String("rule", rule)))
 }

@@ -105,11 +105,9 @@ func NewExplainer(cfg *Config, lib Library, set component.TelemetrySettings) (*E
 	return x, nil
 }
 
-// SpanMatcher is the exporter's SpanMatcher for these rules: which spans
-// wait for their trace (trace_context).
-func (x *Explainer) SpanMatcher(inherited []string) *SpanMatcher {
-	return x.mapper.SpanMatcher(inherited)
-}
+// Mapper is the mapper whose rules x explains: with trace_context, the
+// stage in front of it decides, as in the exporter, which spans wait.
+func (x *Explainer) Mapper() *Mapper { return x.mapper }
 
 // Rules names the rules of a kind of record, in config order.
 func (x *Explainer) Rules(kind RecordKind) []string {

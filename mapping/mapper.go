@@ -148,6 +148,18 @@ func (m *Mapper) MapTraces(ctx context.Context, td ptrace.Traces, res *Result) e
 // exporter holds back to map later, once their trace has arrived.
 func (m *Mapper) MapTracesExcept(ctx context.Context, td ptrace.Traces, res *Result, skip func(ptrace.Span) bool) error {
 	resetResult(res, m.rules.spanIDs, m.rules.spanEventIDs)
+	return m.appendTraces(ctx, td, res, skip)
+}
+
+// AppendTraces maps td as MapTraces does, adding its events and stats to
+// those res holds from an earlier MapTraces or MapTracesExcept of m: the
+// trace context stage maps a push and the spans that stopped waiting into
+// one Result. An exception already in res is not sent again.
+func (m *Mapper) AppendTraces(ctx context.Context, td ptrace.Traces, res *Result) error {
+	return m.appendTraces(ctx, td, res, nil)
+}
+
+func (m *Mapper) appendTraces(ctx context.Context, td ptrace.Traces, res *Result, skip func(ptrace.Span) bool) error {
 	if len(m.rules.spans)+len(m.rules.spanEvents) == 0 {
 		return nil
 	}

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end demo, run by `make demo`:
-#   1. starts a local PostHog stand-in (cmd/posthog-standin) that prints the
+#   1. starts a local PostHog stand-in (testbed/cmd/posthog-standin) that prints the
 #      first event whole, as sent, then each event as a table row, unless POSTHOG_API_KEY is set (then the events go to
 #      that project at POSTHOG_HOST, default https://us.i.posthog.com),
 #   2. starts the collector (_build/otelcol-posthog) with testdata/config/demo.yaml,
-#   3. runs the demo service (cmd/demoapp), which sends OTLP traces and logs,
+#   3. runs the demo service (testbed/cmd/demoapp), which sends OTLP traces and logs,
 #   4. stops the collector (a graceful stop flushes its queue), then the
 #      stand-in, which prints a count per event.
 # It needs no input, ends by itself and stops the processes it started.
@@ -72,7 +72,7 @@ trap 'exit 143' TERM
 [[ -f $DEMO_CONFIG ]] || die "$DEMO_CONFIG not found"
 
 say "building the demo programs"
-go build -o "$WORK/" ./cmd/demoapp ./cmd/posthog-standin
+(cd testbed && go build -o "../$WORK/" ./cmd/demoapp ./cmd/posthog-standin)
 
 for p in "$OTLP_HTTP_ENDPOINT" "$OTLP_GRPC_ENDPOINT" "127.0.0.1:$COLLECTOR_METRICS_PORT"; do
   ! port_open "$p" || die "$p is already in use (another collector?); set OTLP_HTTP_ENDPOINT, OTLP_GRPC_ENDPOINT or COLLECTOR_METRICS_PORT"
@@ -101,7 +101,7 @@ if ! wait_port "$OTLP_HTTP_ENDPOINT" "$COLLECTOR_PID" 30; then
   die "the collector did not start (log above)"
 fi
 
-say "running the demo service (cmd/demoapp): OTLP to http://$OTLP_HTTP_ENDPOINT"
+say "running the demo service (testbed/cmd/demoapp): OTLP to http://$OTLP_HTTP_ENDPOINT"
 "$WORK/demoapp" -endpoint "http://$OTLP_HTTP_ENDPOINT" </dev/null
 
 # Give the collector a moment to batch and export while it runs; stopping it

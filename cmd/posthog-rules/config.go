@@ -16,8 +16,8 @@ import (
 
 	"github.com/posthogexporter/posthogexporter"
 	"github.com/posthogexporter/posthogexporter/internal/configkeys"
-	"github.com/posthogexporter/posthogexporter/internal/tracecontext"
 	"github.com/posthogexporter/posthogexporter/mapping"
+	"github.com/posthogexporter/posthogexporter/mapping/tracecontext"
 )
 
 // placeholderAPIKey stands in for an api_key that is empty where this tool

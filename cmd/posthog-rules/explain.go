@@ -16,8 +16,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posthogexporter/posthogexporter"
-	"github.com/posthogexporter/posthogexporter/internal/tracecontext"
 	"github.com/posthogexporter/posthogexporter/mapping"
+	"github.com/posthogexporter/posthogexporter/mapping/tracecontext"
 )
 
 // liveReady, when set (tests), is told the addresses live mode listens on.
@@ -93,20 +93,20 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer, re
 	}
 
 	if tc != nil {
-		// Live mode: spans that stop waiting when wait passes are
-		// reported from the stage's goroutine, as the exporter maps them.
-		e.stage = newTraceStage(*tc, x.SpanMatcher(tc.Attributes), func(ctx context.Context, b tracecontext.Batch) {
-			e.released(ctx, b, nil, emit)
-		})
+		e.stage = newTraceStage(*tc, x.Mapper())
 	}
 	if live {
+		stopExpiring := func() {}
 		if e.stage != nil {
-			e.stage.stage.Start()
+			// Spans that stop waiting when wait passes are reported as
+			// the exporter maps them: on the stage's tick.
+			stopExpiring = e.stage.expireEvery(func(b tracecontext.Batch) { e.released(context.Background(), b, nil, emit) })
 		}
 		err := serveLive(ctx, *listen, *grpcListen, e, emit, stderr, ready)
 		if e.stage != nil {
 			// As at the collector's shutdown: what still waits is
 			// reported with what is known.
+			stopExpiring()
 			e.released(context.Background(), e.stage.stage.Stop(), nil, emit)
 		}
 		return errors.Join(err, writeErr)

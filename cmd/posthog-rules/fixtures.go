@@ -18,8 +18,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posthogexporter/posthogexporter"
-	"github.com/posthogexporter/posthogexporter/internal/tracecontext"
 	"github.com/posthogexporter/posthogexporter/mapping"
+	"github.com/posthogexporter/posthogexporter/mapping/tracecontext"
 )
 
 // fixtureVersion is the $lib_version of the events in fixtures: fixed, so
@@ -182,18 +182,18 @@ func runCase(ctx context.Context, dir, config, exporter string) ([]byte, error) 
 	// stopped at the end and what still waits is mapped with what is known.
 	var stage *tracecontext.Stage
 	if tc != nil {
-		stage = tracecontext.New(*tc, m.SpanMatcher(tc.Attributes).MayMatch, nil)
+		stage = tracecontext.New(*tc, m)
 	}
-	mapSpans := func(td ptrace.Traces, skip func(ptrace.Span) bool) error {
-		if td == (ptrace.Traces{}) || td.SpanCount() == 0 {
-			return nil
-		}
+	mapTraces := func(td ptrace.Traces) error {
 		res := &mapping.Result{}
-		if err := m.MapTracesExcept(ctx, td, res, skip); err != nil {
-			return err
+		var err error
+		if stage != nil {
+			_, err = stage.MapTraces(ctx, td, res)
+		} else {
+			err = m.MapTraces(ctx, td, res)
 		}
 		collect(res)
-		return nil
+		return err
 	}
 	for _, f := range inputFiles {
 		p := filepath.Join(dir, f)
@@ -205,16 +205,8 @@ func runCase(ctx context.Context, dir, config, exporter string) ([]byte, error) 
 			return nil, err
 		}
 		for _, td := range t.traces {
-			var skip func(ptrace.Span) bool
-			var ready tracecontext.Batch
-			if stage != nil {
-				skip, ready = stage.Process(td)
-			}
-			for _, part := range []ptrace.Traces{td, ready.Inherited, ready.Plain} {
-				if err := mapSpans(part, skip); err != nil {
-					return nil, fmt.Errorf("%s: %w", p, err)
-				}
-				skip = nil // the spans of ready are mapped whole
+			if err := mapTraces(td); err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
 			}
 		}
 		for _, ld := range t.logs {
@@ -226,11 +218,13 @@ func runCase(ctx context.Context, dir, config, exporter string) ([]byte, error) 
 		}
 	}
 	if stage != nil {
-		b := stage.Stop()
-		for _, td := range []ptrace.Traces{b.Inherited, b.Plain} {
-			if err := mapSpans(td, nil); err != nil {
-				return nil, fmt.Errorf("%s: %w", dir, err)
-			}
+		res := &mapping.Result{}
+		rep, err := stage.MapRemaining(ctx, res)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		if len(rep.Stopped) > 0 { // some spans still waited
+			collect(res)
 		}
 	}
 	b, err := json.MarshalIndent(out, "", "  ")

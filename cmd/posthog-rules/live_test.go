@@ -18,7 +18,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/posthogexporter/posthogexporter/internal/demotelemetry"
+	"github.com/posthogexporter/posthogexporter/testbed/demotelemetry"
 )
 
 // syncBuffer is a bytes.Buffer for one writer and one reader at a time.

@@ -7,8 +7,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/posthogexporter/posthogexporter/internal/tracecontext"
 	"github.com/posthogexporter/posthogexporter/mapping"
+	"github.com/posthogexporter/posthogexporter/mapping/tracecontext"
 )
 
 // recordReport is the JSON form of explain, one per record. Its shape is a

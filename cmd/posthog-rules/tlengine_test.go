@@ -22,7 +22,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
-	"github.com/posthogexporter/posthogexporter/internal/demotelemetry"
+	"github.com/posthogexporter/posthogexporter/testbed/demotelemetry"
 )
 
 var (

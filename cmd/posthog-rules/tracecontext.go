@@ -1,18 +1,18 @@
 package main
 
 import (
-	"context"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/posthogexporter/posthogexporter/internal/tracecontext"
 	"github.com/posthogexporter/posthogexporter/mapping"
+	"github.com/posthogexporter/posthogexporter/mapping/tracecontext"
 )
 
 // With trace_context, explain and test run spans through the exporter's own
-// stage (internal/tracecontext), so that every span is explained or mapped
+// stage (mapping/tracecontext), so that every span is explained or mapped
 // with the attributes it inherits from its trace in the collector. Files are
 // whole inputs: every document is processed in order, then the stage is
 // stopped, which releases the spans still waiting with everything known, as
@@ -36,14 +36,38 @@ type spanKey struct {
 
 func keyOf(span ptrace.Span) spanKey { return spanKey{span.TraceID(), span.SpanID()} }
 
-// newTraceStage returns the stage for cfg, which decides as the exporter does
-// (the rules' SpanMatcher) which spans wait; output receives the spans that
-// stop waiting outside of process (live mode).
-func newTraceStage(cfg tracecontext.Config, sm *mapping.SpanMatcher, output func(context.Context, tracecontext.Batch)) *traceStage {
+// newTraceStage returns the exporter's stage for cfg in front of the rules
+// of m, which decide as in the exporter which spans wait.
+func newTraceStage(cfg tracecontext.Config, m *mapping.Mapper) *traceStage {
 	return &traceStage{
-		stage:   tracecontext.New(cfg, sm.MayMatch, output),
+		stage:   tracecontext.New(cfg, m),
 		attrs:   cfg.Attributes,
 		missing: map[spanKey][][]string{},
+	}
+}
+
+// expireEvery gives released the spans that waited long enough, every tick
+// of the stage, as the exporter does, until the returned stop is called.
+func (s *traceStage) expireEvery(released func(tracecontext.Batch)) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		ticker := time.NewTicker(s.stage.Tick())
+		defer ticker.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ticker.C:
+				if b := s.stage.Expire(); b.Len() > 0 {
+					released(b)
+				}
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
 	}
 }
 

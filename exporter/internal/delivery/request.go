@@ -9,15 +9,16 @@ import (
 	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
+	"go.opentelemetry.io/collector/config/configopaque"
 
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
 // bodyPrefix is what every request body starts with, up to the batch's
 // first event. The key is JSON-escaped once here.
-func bodyPrefix(apiKey string, historical bool) []byte {
+func bodyPrefix(apiKey configopaque.String, historical bool) []byte {
 	b := append([]byte(nil), `{"api_key":`...)
-	b = mapping.AppendString(b, apiKey)
+	b = mapping.AppendString(b, string(apiKey))
 	if historical {
 		b = append(b, `,"historical_migration":true`...)
 	}

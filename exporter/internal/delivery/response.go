@@ -89,7 +89,7 @@ func (s *Sender) readResponse(resp *http.Response) response {
 // server ever echo it (removed before cutting, so no part of it survives),
 // valid UTF-8, short.
 func (s *Sender) sanitize(b []byte) string {
-	msg := redactKey(string(b), s.set.APIKey)
+	msg := redactKey(string(b), string(s.set.APIKey))
 	cut := len(msg) > maxMessage
 	if cut {
 		msg = msg[:maxMessage]

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 
+	"go.opentelemetry.io/collector/config/configopaque"
+
 	"go.uber.org/zap"
 )
 
@@ -21,9 +23,10 @@ type Settings struct {
 	// Endpoint is PostHog's base URL, e.g. https://us.i.posthog.com; the
 	// Sender posts to <Endpoint>/batch/. A path is kept (for proxies).
 	Endpoint string
-	// APIKey is the project API key (phc_...). It only ever goes into request
-	// bodies: never into errors or logs.
-	APIKey string
+	// APIKey is the project API key (phc_...). It stays opaque (printed as
+	// [REDACTED]) until it is written into a request body, the only place
+	// it ever goes: never into errors or logs.
+	APIKey configopaque.String
 	// HistoricalMigration sends "historical_migration": true, PostHog's lane
 	// for backfills.
 	HistoricalMigration bool

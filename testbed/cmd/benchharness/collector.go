@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/posthogexporter/posthogexporter/internal/collectortest"
+	"github.com/posthogexporter/posthogexporter/testbed/collectortest"
 )
 
 // collector is one collector process under test, started for one run with

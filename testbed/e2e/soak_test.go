@@ -32,8 +32,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/posthogexporter/posthogexporter/internal/collectortest"
 	"github.com/posthogexporter/posthogexporter/internal/posthogtest"
+	"github.com/posthogexporter/posthogexporter/testbed/collectortest"
 )
 
 func envDuration(t *testing.T, name string, def time.Duration) time.Duration {

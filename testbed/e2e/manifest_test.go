@@ -1,3 +1,5 @@
+//go:build longtest
+
 package e2e
 
 import (
@@ -11,26 +13,10 @@ import (
 	"time"
 )
 
-// readmeManifest returns the README's ocb manifest: its one block marked
-// <!-- readme-check: ocb-manifest -->.
-func readmeManifest(t *testing.T) readmeBlock {
-	t.Helper()
-	var found []readmeBlock
-	for _, b := range readmeBlocks(t) {
-		if b.kind == kindOCBManifest {
-			found = append(found, b)
-		}
-	}
-	if len(found) != 1 {
-		t.Fatalf("README.md has %d blocks marked %s, want 1", len(found), kindOCBManifest)
-	}
-	return found[0]
-}
-
 // ocbBin returns the repository's ocb (make build installs it) or skips/fails the test.
 func ocbBin(t *testing.T) string {
 	t.Helper()
-	abs, err := filepath.Abs(filepath.Join("..", ".tools", "bin", "builder"))
+	abs, err := filepath.Abs(filepath.Join("..", "..", ".tools", "bin", "builder"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,14 +28,6 @@ func ocbBin(t *testing.T) string {
 		t.Skip(msg)
 	}
 	return abs
-}
-
-func runCommand(t *testing.T, bin string, args ...string) (string, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
-	return string(out), err
 }
 
 // TestReadmeManifestBuilds follows "Adding the exporter to your own
@@ -64,7 +42,7 @@ func TestReadmeManifestBuilds(t *testing.T) {
 	}
 	ocb := ocbBin(t)
 	block := readmeManifest(t)
-	repo, err := filepath.Abs("..")
+	repo, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/posthogexporter/posthogexporter/internal/collectortest"
+	"github.com/posthogexporter/posthogexporter/testbed/collectortest"
 )
 
 // One run, measured: start a sink and a collector, send the load, let the

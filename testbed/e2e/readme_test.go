@@ -40,7 +40,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-const readmePath = "../README.md"
+const readmePath = "../../README.md"
 
 // Marker kinds of readme blocks.
 const (
@@ -260,7 +260,7 @@ func TestReadmeStaysInTheRepository(t *testing.T) {
 			continue
 		}
 		path, _, _ := strings.Cut(target, "#")
-		if _, err := os.Stat(filepath.Join("..", path)); err != nil {
+		if _, err := os.Stat(filepath.Join("..", "..", path)); err != nil {
 			t.Errorf("README links to %s, which is not in the repository: %v", target, err)
 		}
 	}
@@ -284,4 +284,20 @@ func slug(heading string) string {
 		}
 	}
 	return b.String()
+}
+
+// readmeManifest returns the README's ocb manifest: its one block marked
+// <!-- readme-check: ocb-manifest -->.
+func readmeManifest(t *testing.T) readmeBlock {
+	t.Helper()
+	var found []readmeBlock
+	for _, b := range readmeBlocks(t) {
+		if b.kind == kindOCBManifest {
+			found = append(found, b)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("README.md has %d blocks marked %s, want 1", len(found), kindOCBManifest)
+	}
+	return found[0]
 }

@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/posthogexporter/posthogexporter/internal/demotelemetry"
+	"github.com/posthogexporter/posthogexporter/testbed/demotelemetry"
 )
 
 func main() {

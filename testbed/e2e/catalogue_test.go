@@ -19,8 +19,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/posthogexporter/posthogexporter/internal/demotelemetry"
 	"github.com/posthogexporter/posthogexporter/internal/posthogtest"
+	"github.com/posthogexporter/posthogexporter/testbed/demotelemetry"
 )
 
 // wantEvent is what the catalogue must make of one span or log record. The
@@ -59,7 +59,7 @@ func TestCatalogueEndToEnd(t *testing.T) {
 
 	grpcPort, httpPort := freePort(t), freePort(t)
 	otlp := fmt.Sprintf("127.0.0.1:%d", httpPort)
-	config, err := filepath.Abs(filepath.Join("..", "testdata", "config", "tl-engine.yaml"))
+	config, err := filepath.Abs(filepath.Join("..", "..", "testdata", "config", "tl-engine.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package tracecontext
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -83,7 +82,7 @@ func (c *fakeClock) add(d time.Duration) {
 }
 
 // newTestStage holds every span not named "middleware" that lacks a listed
-// attribute; the output function is not used (tests call Expire).
+// attribute.
 func newTestStage(cfg Config) (*Stage, *fakeClock) {
 	if cfg.Wait == 0 {
 		cfg.Wait = 5 * time.Second
@@ -92,7 +91,7 @@ func newTestStage(cfg Config) (*Stage, *fakeClock) {
 		cfg.MaxPending = 1000
 	}
 	clock := &fakeClock{t: time.Unix(1700000000, 0)}
-	s := New(cfg, func(span ptrace.Span) bool { return span.Name() != "middleware" }, func(context.Context, Batch) {})
+	s := newStage(cfg, nil, func(span ptrace.Span) bool { return span.Name() != "middleware" })
 	s.now = clock.now
 	return s, clock
 }

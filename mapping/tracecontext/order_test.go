@@ -84,27 +84,38 @@ func newPipeline(t *testing.T, m *mapping.Mapper, cfg Config) *pipeline {
 		cfg.MaxPending = 100000
 	}
 	p := &pipeline{t: t, m: m, clock: &fakeClock{t: time.Unix(1700000000, 0)}}
-	p.stage = New(cfg, m.SpanMatcher(cfg.Attributes).MayMatch, func(_ context.Context, b Batch) { p.mapBatch(b) })
+	p.stage = New(cfg, m)
 	p.stage.now = p.clock.now
 	return p
 }
 
+// push is the exporter's ConsumeTraces.
 func (p *pipeline) push(td ptrace.Traces) {
-	skip, ready := p.stage.Process(td)
-	p.mapTraces(td, skip)
-	p.mapBatch(ready)
-}
-
-func (p *pipeline) mapBatch(b Batch) {
-	if b.Len() > 0 {
-		p.mapTraces(b.Inherited, nil)
-		p.mapTraces(b.Plain, nil)
-	}
-}
-
-func (p *pipeline) mapTraces(td ptrace.Traces, skip func(ptrace.Span) bool) {
 	var res mapping.Result
-	require.NoError(p.t, p.m.MapTracesExcept(context.Background(), td, &res, skip))
+	_, err := p.stage.MapTraces(context.Background(), td, &res)
+	require.NoError(p.t, err)
+	p.record(&res)
+}
+
+// expire is the exporter's tick; stop its shutdown.
+func (p *pipeline) expire() { p.mapWith(p.stage.MapExpired) }
+func (p *pipeline) stop()   { p.mapWith(p.stage.MapRemaining) }
+
+func (p *pipeline) mapWith(f func(context.Context, *mapping.Result) (Report, error)) {
+	var res mapping.Result
+	_, err := f(context.Background(), &res)
+	require.NoError(p.t, err)
+	p.record(&res)
+}
+
+// mapDirect maps td without the stage.
+func (p *pipeline) mapDirect(td ptrace.Traces) {
+	var res mapping.Result
+	require.NoError(p.t, p.m.MapTraces(context.Background(), td, &res))
+	p.record(&res)
+}
+
+func (p *pipeline) record(res *mapping.Result) {
 	for _, ev := range res.Events {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%x %s %s %s", ev.UUID, ev.Rule, ev.Name, ev.DistinctID)
@@ -344,7 +355,7 @@ func TestAdversarialOrdersLoseNothing(t *testing.T) {
 		// Inherited attributes are not among a uuid's inputs: the same
 		// spans mapped without the stage give the same uuids.
 		direct := newPipeline(t, m, Config{Wait: 5 * time.Second})
-		direct.mapTraces(push(1, spans...), nil)
+		direct.mapDirect(push(1, spans...))
 		assert.Equal(t, want, uuids(direct.events, false))
 
 		for _, tc := range []struct {
@@ -353,7 +364,6 @@ func TestAdversarialOrdersLoseNothing(t *testing.T) {
 			rev  bool
 		}{{"parents first", 0, true}, {"parents first, past wait", 6 * time.Second, true}, {"children first, past wait", 6 * time.Second, false}} {
 			p := newPipeline(t, m, Config{Wait: 5 * time.Second})
-			p.stage.Start() // the goroutine's ticks meet the fake clock
 			seq := childrenFirst(r, spans)
 			if tc.rev {
 				slices.Reverse(seq)
@@ -361,9 +371,9 @@ func TestAdversarialOrdersLoseNothing(t *testing.T) {
 			for _, s := range seq {
 				p.push(push(1, s))
 				p.clock.add(tc.gap)
-				p.mapBatch(p.stage.Expire())
+				p.expire()
 			}
-			p.mapBatch(p.stage.Stop())
+			p.stop()
 			assert.Equal(t, want, uuids(p.events, false), "seed %d: %s", seed, tc.name)
 			conditional := uuids(p.events, true)
 			assert.Len(t, slices.Compact(slices.Clone(conditional)), len(conditional), "no duplicates")

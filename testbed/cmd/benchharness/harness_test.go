@@ -19,7 +19,7 @@ import (
 // rules the harness runs the collector with.
 func tlEngineMapper(t *testing.T) *mapping.Mapper {
 	t.Helper()
-	cm, err := confmaptest.LoadConf(filepath.Join("..", "..", "testdata", "config", "tl-engine.yaml"))
+	cm, err := confmaptest.LoadConf(filepath.Join("..", "..", "..", "testdata", "config", "tl-engine.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

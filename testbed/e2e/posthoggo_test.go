@@ -1,4 +1,4 @@
-package posthogtest
+package e2e
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/posthog/posthog-go"
+
+	"github.com/posthogexporter/posthogexporter/internal/posthogtest"
 )
 
 type callback struct {
@@ -39,6 +41,8 @@ func (l quietLogger) Logf(f string, a ...any) {
 func (l quietLogger) Warnf(f string, a ...any)  { l.t.Logf("posthog-go warn: "+f, a...) }
 func (l quietLogger) Errorf(f string, a ...any) { l.t.Logf("posthog-go error: "+f, a...) }
 
+const testAPIKey = "phc_testkey"
+
 // TestPosthogGoIsAccepted proves the stand-in accepts what the reference
 // client, posthog-go, sends: if it did not, tests against it would prove
 // nothing about PostHog.
@@ -53,12 +57,12 @@ func TestPosthogGoIsAccepted(t *testing.T) {
 		{"gzip historical", posthog.CompressionGzip, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := NewServer(WithAPIKey(key))
+			s := posthogtest.NewServer(posthogtest.WithAPIKey(testAPIKey))
 			hs := httptest.NewServer(s)
 			defer hs.Close()
 
 			cb := &callback{}
-			client, err := posthog.NewWithConfig(key, posthog.Config{
+			client, err := posthog.NewWithConfig(testAPIKey, posthog.Config{
 				Endpoint:            hs.URL,
 				Compression:         tc.compression,
 				HistoricalMigration: tc.historical,

@@ -34,9 +34,9 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/posthogexporter/posthogexporter/internal/collectortest"
-	"github.com/posthogexporter/posthogexporter/internal/demotelemetry"
 	"github.com/posthogexporter/posthogexporter/internal/posthogtest"
+	"github.com/posthogexporter/posthogexporter/testbed/collectortest"
+	"github.com/posthogexporter/posthogexporter/testbed/demotelemetry"
 )
 
 // collectorBin returns the collector binary or skips/fails the test.
@@ -44,7 +44,7 @@ func collectorBin(t *testing.T) string {
 	t.Helper()
 	bin := os.Getenv("OTELCOL_POSTHOG_BIN")
 	if bin == "" {
-		bin = filepath.Join("..", "_build", "otelcol-posthog")
+		bin = filepath.Join("..", "..", "_build", "otelcol-posthog")
 	}
 	abs, err := filepath.Abs(bin)
 	if err != nil {
@@ -561,7 +561,7 @@ func TestValidateShippedConfigs(t *testing.T) {
 	bin := collectorBin(t)
 	for _, name := range []string{"demo.yaml", "tl-engine.yaml"} {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("..", "testdata", "config", name)
+			path := filepath.Join("..", "..", "testdata", "config", name)
 			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && name != "demo.yaml" {
 				t.Skipf("%s does not exist yet", path)
 			}

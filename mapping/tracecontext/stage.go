@@ -1,12 +1,13 @@
 package tracecontext
 
 import (
-	"context"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
 // Outcome says how a span stopped waiting.
@@ -58,16 +59,18 @@ func (b *Batch) add(h *held, o Outcome, inherited bool) {
 	h.td.ResourceSpans().MoveAndAppendTo(to.ResourceSpans())
 }
 
-// Stage holds spans back until their trace has arrived. Process is called
-// with every push; spans that stop waiting later (Wait passed) are given to
-// the output function from the stage's own goroutine. It is safe for
-// concurrent use.
+// Stage holds spans back until their trace has arrived. MapTraces is called
+// with every push; the caller calls MapExpired every Tick to end the waits
+// that lasted Wait, and MapRemaining at shutdown. It is safe for concurrent
+// use.
 type Stage struct {
-	cfg      Config
-	index    map[string]int
-	all      uint64 // bits of every listed attribute
+	cfg    Config
+	index  map[string]int
+	all    uint64 // bits of every listed attribute
+	mapper *mapping.Mapper
+	// mayMatch tells whether some rule could match a span once it inherits
+	// the listed attributes: the spans for which it is false never wait.
 	mayMatch func(ptrace.Span) bool
-	output   func(context.Context, Batch)
 	now      func() time.Time
 
 	mu         sync.Mutex
@@ -77,9 +80,6 @@ type Stage struct {
 	touched    []touch // traces by last arrival, for forgetting them
 	remembered int
 	stopped    bool
-
-	stop chan struct{}
-	wg   sync.WaitGroup
 }
 
 type spanKey struct {
@@ -92,18 +92,19 @@ type touch struct {
 	at time.Time
 }
 
-// New returns a stage for cfg. mayMatch tells whether some rule could match
-// a span once it inherits the listed attributes; output receives the spans
-// that stopped waiting outside of Process.
-func New(cfg Config, mayMatch func(ptrace.Span) bool, output func(context.Context, Batch)) *Stage {
+// New returns the stage of cfg in front of m.
+func New(cfg Config, m *mapping.Mapper) *Stage {
+	return newStage(cfg, m, m.SpanMatcher(cfg.Attributes).MayMatch)
+}
+
+func newStage(cfg Config, m *mapping.Mapper, mayMatch func(ptrace.Span) bool) *Stage {
 	s := &Stage{
 		cfg:      cfg,
 		index:    map[string]int{},
+		mapper:   m,
 		mayMatch: mayMatch,
-		output:   output,
 		now:      time.Now,
 		traces:   map[pcommon.TraceID]*trace{},
-		stop:     make(chan struct{}),
 	}
 	for i, a := range cfg.Attributes {
 		s.index[a] = i
@@ -112,40 +113,18 @@ func New(cfg Config, mayMatch func(ptrace.Span) bool, output func(context.Contex
 	return s
 }
 
-// Start runs the goroutine that ends the wait of spans past Wait.
-func (s *Stage) Start() {
-	tick := min(max(s.cfg.Wait/20, 5*time.Millisecond), 250*time.Millisecond)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		t := time.NewTicker(tick)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.stop:
-				return
-			case <-t.C:
-				if b := s.Expire(); b.Len() > 0 {
-					s.output(context.Background(), b)
-				}
-			}
-		}
-	}()
+// Tick is how often the caller should call MapExpired: a twentieth of Wait,
+// between 5ms and 250ms, so a span waits at most that much longer than Wait.
+func (s *Stage) Tick() time.Duration {
+	return min(max(s.cfg.Wait/20, 5*time.Millisecond), 250*time.Millisecond)
 }
 
-// Stop ends the goroutine and returns every span still waiting, mapped
-// with what is known. Spans processed after Stop do not wait.
+// Stop returns every span still waiting, with what is known. Spans
+// processed after Stop do not wait.
 func (s *Stage) Stop() Batch {
 	s.mu.Lock()
-	already := s.stopped
-	s.stopped = true
-	s.mu.Unlock()
-	if !already {
-		close(s.stop)
-	}
-	s.wg.Wait()
-	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.stopped = true
 	var b Batch
 	for _, h := range s.queue {
 		if !h.done {
@@ -231,8 +210,7 @@ func (s *Stage) Process(td ptrace.Traces) (skip func(ptrace.Span) bool, ready Ba
 }
 
 // Expire ends the wait of the spans held for Wait, and forgets traces
-// nothing arrived in for Wait. The stage's goroutine calls it; tests call
-// it with their own clock.
+// nothing arrived in for Wait.
 func (s *Stage) Expire() Batch {
 	now := s.now()
 	s.mu.Lock()

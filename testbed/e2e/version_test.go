@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -51,7 +54,7 @@ func readManifest(t *testing.T, text string) manifest {
 // collector's `components` reports.
 func TestOneVersion(t *testing.T) {
 	want := posthogexporter.Version
-	data, err := os.ReadFile(filepath.Join("..", "builder-config.yaml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "builder-config.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,4 +111,12 @@ func TestOneVersion(t *testing.T) {
 	if !found {
 		t.Errorf("components lists no posthog exporter:\n%s", out)
 	}
+}
+
+func runCommand(t *testing.T, bin string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	return string(out), err
 }
