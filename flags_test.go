@@ -74,19 +74,6 @@ func TestFlagExposuresAreSentOncePerWindow(t *testing.T) {
 		[]metricdata.DataPoint[int64]{sumPoint(3, "rule", "flags")}, ignoreTime...)
 }
 
-// After the window, the same exposure is sent again.
-func TestFlagExposureWindowExpires(t *testing.T) {
-	const window = 20 * time.Millisecond
-	h := flagHarness(t, mapping.FeatureFlags{DedupeWindow: window, MaxEntries: 100})
-	ctx := context.Background()
-	require.NoError(t, h.traces.ConsumeTraces(ctx, evaluations([2]string{"u1", "a"})))
-	require.NoError(t, h.traces.ConsumeTraces(ctx, evaluations([2]string{"u1", "a"})))
-	require.Len(t, exposures(h), 1, "a repeat within the window")
-	time.Sleep(5 * window)
-	require.NoError(t, h.traces.ConsumeTraces(ctx, evaluations([2]string{"u1", "a"})))
-	assert.Len(t, exposures(h), 2, "the window has ended")
-}
-
 // The set is bounded: past max_entries the oldest exposure is forgotten
 // (and sent again when it repeats), never more remembered.
 func TestFlagExposuresAreBounded(t *testing.T) {

@@ -55,7 +55,7 @@ type FeatureFlags struct {
 const (
 	DefaultFlagDedupeWindow = time.Hour
 	// DefaultFlagMaxEntries is posthog-go's cache of reported flags; a full
-	// set holds about 21 MB (internal/exposure).
+	// set holds about 21 MB (exporter/internal/exposure).
 	DefaultFlagMaxEntries = 300_000
 )
 

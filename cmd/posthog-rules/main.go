@@ -5,8 +5,9 @@
 //	                      [--only-matched] [--rule NAME]... <input>...
 //	posthog-rules explain --config otelcol.yaml --listen 127.0.0.1:4318 [--grpc-listen 127.0.0.1:4317]
 //	posthog-rules test [--config otelcol.yaml] [--exporter posthog/name] [--update] <dir>...
+//	posthog-rules --version
 //
-// See the README, "Writing and testing rules".
+// See docs/rules.md, "Writing and testing rules".
 package main
 
 import (
@@ -19,6 +20,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/posthogexporter/posthogexporter"
 )
 
 const usage = `posthog-rules: explain and test the rules of the posthog exporter
@@ -35,6 +38,9 @@ const usage = `posthog-rules: explain and test the rules of the posthog exporter
       logs.yaml|json, the expected events.json, and rules.yaml or config.yaml
       unless --config is given. Prints a diff per failing case; --update
       writes events.json.
+
+  posthog-rules --version
+      The version of the exporter whose rules it runs.
 
 Run "posthog-rules <command> -h" for the flags of a command.
 `
@@ -64,6 +70,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runTest(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
+		return 0
+	case "-version", "--version", "version":
+		// The exporter's own version: the rules run with its mapping code.
+		fmt.Fprintf(stdout, "posthog-rules %s (%s)\n", posthogexporter.Version, posthogexporter.LibraryName)
 		return 0
 	default:
 		fmt.Fprintf(stderr, "posthog-rules: unknown command %q\n\n%s", args[0], usage)

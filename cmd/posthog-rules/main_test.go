@@ -311,3 +311,13 @@ func TestTextColour(t *testing.T) {
 		rec+`ccc   `+dim+"no     "+reset+"  conditions[2]: log.body == nil is false\n",
 		buf.String())
 }
+
+// TestVersion: posthog-rules says which exporter's mapping it runs, the
+// version events carry in $lib_version.
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"--version", "-version", "version"} {
+		code, out, errOut := runCmd(t, arg)
+		require.Equal(t, 0, code, errOut)
+		assert.Equal(t, "posthog-rules "+posthogexporter.Version+" ("+posthogexporter.LibraryName+")\n", out)
+	}
+}

@@ -12,7 +12,7 @@ import (
 )
 
 // recordReport is the JSON form of explain, one per record. Its shape is a
-// contract (README, "Writing and testing rules"): fields are only ever added.
+// contract (docs/rules.md, "Writing and testing rules"): fields are only ever added.
 type recordReport struct {
 	Record recordInfo   `json:"record"`
 	Rules  []ruleReport `json:"rules"`

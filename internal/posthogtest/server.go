@@ -70,10 +70,17 @@ func WithMaxBodyBytes(n int) Option {
 	return func(s *Server) { s.maxBatchBytes = n }
 }
 
+// WithClock gives the server the clock FailFor measures with (tests of
+// the server itself; time.Now by default).
+func WithClock(now func() time.Time) Option {
+	return func(s *Server) { s.now = now }
+}
+
 // Server is the capture stand-in. Create it with NewServer.
 type Server struct {
 	apiKey        string
 	maxBatchBytes int
+	now           func() time.Time
 
 	mu        sync.Mutex
 	events    []Event
@@ -99,6 +106,7 @@ type failure struct {
 func NewServer(opts ...Option) *Server {
 	s := &Server{
 		maxBatchBytes: BatchBodyLimit,
+		now:           time.Now,
 		changed:       make(chan struct{}),
 	}
 	for _, o := range opts {
@@ -124,7 +132,7 @@ func (s *Server) FailNext(n int, status int, retryAfter string) {
 func (s *Server) FailFor(d time.Duration, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failUntil = time.Now().Add(d)
+	s.failUntil = s.now().Add(d)
 	s.failFor = status
 }
 
@@ -199,7 +207,7 @@ func (s *Server) nextFailure() (failure, bool) {
 		s.failures = s.failures[1:]
 		return f, true
 	}
-	if time.Now().Before(s.failUntil) {
+	if s.now().Before(s.failUntil) {
 		return failure{status: s.failFor}, true
 	}
 	return failure{}, false

@@ -260,7 +260,10 @@ func TestBodyLimits(t *testing.T) {
 }
 
 func TestFailureInjection(t *testing.T) {
-	s, hs := start(t)
+	var mu sync.Mutex
+	now := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s, hs := start(t, WithClock(clock))
 	s.FailNext(2, 503, "")
 	s.FailNext(1, 429, "7")
 	want := []int{503, 503, 429, 200}
@@ -281,7 +284,9 @@ func TestFailureInjection(t *testing.T) {
 	if status, _, _ := do(t, hs.URL, post{body: batchBody(key, ev1)}); status != 500 {
 		t.Fatalf("during FailFor: %d", status)
 	}
-	time.Sleep(250 * time.Millisecond)
+	mu.Lock()
+	now = now.Add(200 * time.Millisecond)
+	mu.Unlock()
 	if status, _, _ := do(t, hs.URL, post{body: batchBody(key, ev1)}); status != 200 {
 		t.Fatalf("after FailFor: %d", status)
 	}

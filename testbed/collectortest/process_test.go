@@ -19,6 +19,12 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func TestStopSendsSIGTERM(t *testing.T) {
 	var out lockedBuffer
 	// The shell exits 0 on SIGTERM, as a collector does after a clean shutdown.
@@ -26,7 +32,13 @@ func TestStopSendsSIGTERM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// The shell says "up" once its trap is set: SIGTERM before would kill it.
+	for !strings.Contains(out.String(), "up\n") {
+		if p.Exited() {
+			t.Fatalf("exited early: %v", p.Err())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if p.Exited() {
 		t.Fatalf("exited early: %v", p.Err())
 	}

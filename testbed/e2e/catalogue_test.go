@@ -83,9 +83,10 @@ func TestCatalogueEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("waiting for %d events: %v (got %d)", len(want), err, len(got))
 	}
-	time.Sleep(300 * time.Millisecond) // anything beyond the expected events would arrive now
-	got = ph.Events()
+	// A graceful stop maps what still waits and drains the queue: anything
+	// beyond the expected events has arrived when it returns.
 	c.stop()
+	got = ph.Events()
 
 	names := map[string]int{}
 	for _, w := range want {

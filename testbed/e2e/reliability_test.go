@@ -332,7 +332,10 @@ func TestReliabilityUnauthorized(t *testing.T) {
 	c := startRel(t, bin, cfg)
 	mustPost(t, c.otlp, 0, 10)
 	c.waitMetric(t, "otelcol_exporter_posthog_events_dropped", map[string]string{"reason": "unauthorized"}, 10, 10*time.Second)
-	time.Sleep(500 * time.Millisecond) // a retry would come within this
+	// exporterhelper counts a request as failed once it is given up: at once
+	// for a permanent error, only after max_elapsed_time (5 minutes) for one
+	// it retries. Failed now, it will not be sent again.
+	c.waitMetric(t, "otelcol_exporter_send_failed_spans", nil, 10, 10*time.Second)
 	metrics := c.scrape(t)
 	_, _ = c.terminate(t, 20*time.Second)
 

@@ -23,7 +23,7 @@ import (
 // (CACHE_DEFAULT_SIZE, v1.23.1). A full set holds about 21 MB: 70.6 bytes an
 // entry, from
 //
-//	go test ./internal/exposure -run XXX -bench BenchmarkAdmit/memory -benchtime 1x
+//	go test ./exporter/internal/exposure -run XXX -bench BenchmarkAdmit/memory -benchtime 1x
 const DefaultMaxEntries = 300_000
 
 // key is a 128-bit hash of an exposure: a small fixed cost per entry however
