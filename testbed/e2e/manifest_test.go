@@ -30,18 +30,19 @@ func ocbBin(t *testing.T) string {
 	return abs
 }
 
-// TestReadmeManifestBuilds follows "Adding the exporter to your own
+// TestDocsManifestBuilds follows the README's "Add the exporter to your own
 // collector" as written: a directory with a checkout of this repository
-// named posthogexporter (here a link to it) and the README's manifest, ocb
-// run there. The collector it builds must list the three components and
-// validate a config that uses them. The build reuses the Go caches that
-// `make build` filled (same versions, same flags), so it mostly links.
-func TestReadmeManifestBuilds(t *testing.T) {
+// named posthogexporter (here a link to it) and the docs' one manifest (the
+// block marked ocb-manifest, see readme_test.go), ocb run there. The
+// collector it builds must list the three components and validate a config
+// that uses them. The build reuses the Go caches that `make build` filled
+// (same versions, same flags), so it mostly links.
+func TestDocsManifestBuilds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a collector")
 	}
 	ocb := ocbBin(t)
-	block := readmeManifest(t)
+	block := docsManifest(t)
 	repo, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
@@ -60,9 +61,9 @@ func TestReadmeManifestBuilds(t *testing.T) {
 	cmd.Dir = dir
 	start := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("README.md:%d: ocb could not build the manifest: %v\n%s", block.line, err, out)
+		t.Fatalf("%s: ocb could not build the manifest: %v\n%s", block.where(), err, out)
 	}
-	t.Logf("ocb built the README's manifest in %s", time.Since(start).Round(time.Second))
+	t.Logf("ocb built the manifest of %s in %s", block.where(), time.Since(start).Round(time.Second))
 
 	bin := filepath.Join(dir, "otelcol-custom", "otelcol-custom")
 	out, err := runCommand(t, bin, "components")
@@ -71,7 +72,7 @@ func TestReadmeManifestBuilds(t *testing.T) {
 	}
 	for _, want := range []string{"name: otlp", "name: debug", "name: posthog"} {
 		if !strings.Contains(out, want) {
-			t.Errorf("the README's collector lacks %q:\n%s", want, out)
+			t.Errorf("the docs' collector lacks %q:\n%s", want, out)
 		}
 	}
 	config := filepath.Join(dir, "config.yaml")
@@ -93,6 +94,6 @@ service:
 		t.Fatal(err)
 	}
 	if out, err := runValidate(t, bin, config); err != nil {
-		t.Errorf("the README's collector does not validate a config: %v\n%s", err, out)
+		t.Errorf("the docs' collector does not validate a config: %v\n%s", err, out)
 	}
 }
