@@ -17,6 +17,7 @@
 #                  (SOAK_DURATION, SOAK_RATE, ...: see testbed/e2e/soak_test.go)
 #   make bench     load harness: CPU, RSS and losses at 10,000 spans/s
 #                  (testbed/cmd/benchharness)
+#   make deps      what the exporter adds to a collector's modules (scripts/deps.sh)
 #   make lint      golangci-lint (.golangci.yml) on the three modules,
 #                  installed into ./.tools/bin
 #   make clean     remove _build/ and .tools/
@@ -43,7 +44,7 @@ MODULES   := . cmd/posthog-rules testbed
 # exporter from the working tree through a replace directive).
 GO_SOURCES := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './_build/*' -not -path './.tools/*' -not -path './testbed/*' -not -path './cmd/*')
 
-.PHONY: all build demo test e2e generate lint fmt clean tools soak bench
+.PHONY: all build demo test e2e generate lint fmt clean tools soak bench deps
 
 all: build
 
@@ -118,6 +119,9 @@ soak: build
 bench: build
 	cd testbed && $(GO) build -o $(DIST)/benchharness ./cmd/benchharness
 	$(DIST)/benchharness -collector $(OTELCOL) -config-dir testdata/config -out $(DIST)/bench-result.md -work $(DIST)/bench
+
+deps: $(OCB_STAMP)
+	./scripts/deps.sh $(OCB)
 
 # mdatagen names the generated test package after the directory holding
 # metadata.yaml; run it through a link named after the package, so that a
