@@ -30,10 +30,9 @@ OCB_STAMP := $(TOOLS_BIN)/.builder-$(OCB_VERSION)
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(TOOLS_BIN)/golangci-lint
 GOLANGCI_LINT_STAMP := $(TOOLS_BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION)
-# v0.159.0 is the newest mdatagen that builds with this version set.
-MDATAGEN_VERSION := v0.159.0
+# mdatagen is a tool of the testbed module (its go.mod pins it), so that
+# the component's go.mod does not carry it.
 MDATAGEN  := $(TOOLS_BIN)/mdatagen
-MDATAGEN_STAMP := $(TOOLS_BIN)/.mdatagen-$(MDATAGEN_VERSION)
 DIST      := $(CURDIR)/_build
 OTELCOL   := $(DIST)/otelcol-posthog
 RULES     := $(DIST)/posthog-rules
@@ -48,7 +47,7 @@ GO_SOURCES := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './_
 
 all: build
 
-tools: $(OCB_STAMP) $(GOLANGCI_LINT_STAMP) $(MDATAGEN_STAMP)
+tools: $(OCB_STAMP) $(GOLANGCI_LINT_STAMP) $(MDATAGEN)
 
 # $(1): stamp, $(2): package@version. A stamp per version, so that a new
 # version in this file installs again.
@@ -66,8 +65,9 @@ $(OCB_STAMP):
 $(GOLANGCI_LINT_STAMP):
 	$(call install-tool,$@,github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION))
 
-$(MDATAGEN_STAMP):
-	$(call install-tool,$@,go.opentelemetry.io/collector/cmd/mdatagen@$(MDATAGEN_VERSION))
+$(MDATAGEN): testbed/go.mod
+	@mkdir -p $(TOOLS_BIN)
+	cd testbed && $(GO) build -o $@ go.opentelemetry.io/collector/cmd/mdatagen
 
 # ocb generates the distribution's sources and go.mod/go.sum (and runs
 # `go mod tidy` there). Only needed when the manifest or this module's
@@ -126,7 +126,7 @@ deps: $(OCB_STAMP)
 # mdatagen names the generated test package after the directory holding
 # metadata.yaml; run it through a link named after the package, so that a
 # clone in any directory generates `package posthogexporter`.
-generate: $(MDATAGEN_STAMP)
+generate: $(MDATAGEN)
 	@link=$$(mktemp -d)/posthogexporter; ln -s $(CURDIR) $$link; \
 	cd $$link && $(MDATAGEN) metadata.yaml; status=$$?; rm -f $$link; exit $$status
 

@@ -240,7 +240,8 @@ func TestTraceContextConfig(t *testing.T) {
 	require.True(t, cfg.TraceContext.HasValue())
 	tc := cfg.TraceContext.Get()
 	assert.Equal(t, []string{"enduser.id", "tenant.id"}, tc.Attributes)
-	assert.Equal(t, 5*time.Second, tc.Wait)
+	assert.Equal(t, 7*time.Second, tc.Wait)
+	assert.Equal(t, 30*time.Second, tc.MaxWait)
 	assert.Equal(t, 100000, tc.MaxPending)
 
 	for text, want := range map[string]string{
@@ -248,6 +249,7 @@ func TestTraceContextConfig(t *testing.T) {
 		"trace_context:\n  attributes: [a, a]\n":                 `trace_context.attributes[1]: "a" is listed twice`,
 		"trace_context:\n  attributes: [a]\n  wait: 0s\n":        "trace_context.wait: must be positive",
 		"trace_context:\n  attributes: [a]\n  max_pending: -1\n": "trace_context.max_pending: must be positive",
+		"trace_context:\n  attributes: [a]\n  max_wait: 5s\n":    "trace_context.max_wait: 5s is shorter than wait (7s)",
 		"trace_context:\n  attributes: ['']\n":                   "trace_context.attributes[0]: empty attribute name",
 	} {
 		cfg, err := unmarshalYAML(t, "api_key: phc_test\n"+text)

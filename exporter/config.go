@@ -92,6 +92,7 @@ func NewDefaultConfig() *Config {
 		MaxBatchBytes:  defaultMaxBatchBytes,
 		TraceContext: configoptional.Default(tracecontext.Config{
 			Wait:       tracecontext.DefaultWait,
+			MaxWait:    tracecontext.DefaultMaxWait,
 			MaxPending: tracecontext.DefaultMaxPending,
 		}),
 		Mapping: mapping.NewDefaultConfig(),

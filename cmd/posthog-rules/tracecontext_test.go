@@ -171,7 +171,7 @@ func TestTestTraceContext(t *testing.T) {
 // when wait passes.
 func TestLiveTraceContext(t *testing.T) {
 	dir := t.TempDir()
-	cfg := writeFile(t, dir, "otelcol.yaml", strings.Replace(middlewareConfig, "%TRACE_CONTEXT%", "trace_context: {attributes: [enduser.id], wait: 300ms}", 1))
+	cfg := writeFile(t, dir, "otelcol.yaml", strings.Replace(middlewareConfig, "%TRACE_CONTEXT%", "trace_context: {attributes: [enduser.id], wait: 1s}", 1))
 	httpAddr, _, out, stop := startLive(t, "--config", cfg, "--only-matched", "--listen", "127.0.0.1:0")
 	post := func(doc string) {
 		t.Helper()
@@ -187,10 +187,11 @@ func TestLiveTraceContext(t *testing.T) {
 		docs = append(docs, strings.Split(strings.TrimSpace(string(b)), "\n")...)
 	}
 	post(docs[0]) // engine.execute
-	assert.NotContains(t, out.String(), "engine.execute", "the engine span waits for its trace")
 	for _, d := range docs[1:] {
 		post(d)
 	}
+	assert.NotContains(t, out.String(), "engine.execute", "the engine span waits until its trace goes quiet (1s)")
+	assert.Eventually(t, func() bool { return strings.Contains(out.String(), "[d4d4d4d4]") }, 5*time.Second, 20*time.Millisecond)
 	assert.Contains(t, out.String(), `"user_id":"alice"`)
 	assert.Contains(t, out.String(), `"distinct_id":"alice"`)
 	assert.Regexp(t, `span engine.execute \[d4d4d4d4\]\s+\(waited for its trace; inherited from its trace: enduser.id="alice"\)`, out.String())

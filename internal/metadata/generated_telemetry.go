@@ -102,7 +102,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ExporterPosthogTraceContextSpansWaited, err = builder.meter.Int64Counter(
 		"otelcol_exporter_posthog_trace_context_spans_waited",
-		metric.WithDescription("Spans held for the rest of their trace (trace_context; not those whose trace was complete when they arrived), by how they stopped waiting: complete (their ancestors up to the root arrived), timeout (wait passed), overflow (max_pending), shutdown. [Development]"),
+		metric.WithDescription("Spans held for the rest of their trace (trace_context), by how they stopped waiting: quiet (no span of the trace arrived for wait), max_wait (max_wait passed since its first span), overflow (max_pending, or too many spans remembered), shutdown. [Development]"),
 		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)

@@ -120,7 +120,7 @@ func AssertEqualExporterPosthogTraceContextEvents(t *testing.T, tt *componenttes
 func AssertEqualExporterPosthogTraceContextSpansWaited(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_posthog_trace_context_spans_waited",
-		Description: "Spans held for the rest of their trace (trace_context; not those whose trace was complete when they arrived), by how they stopped waiting: complete (their ancestors up to the root arrived), timeout (wait passed), overflow (max_pending), shutdown. [Development]",
+		Description: "Spans held for the rest of their trace (trace_context), by how they stopped waiting: quiet (no span of the trace arrived for wait), max_wait (max_wait passed since its first span), overflow (max_pending, or too many spans remembered), shutdown. [Development]",
 		Unit:        "{span}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

@@ -20,8 +20,14 @@ type Config struct {
 	// Attributes are the span attributes shared by the whole trace, such
 	// as enduser.id and tenant.id.
 	Attributes []string `mapstructure:"attributes"`
-	// Wait is how long a span may wait for the rest of its trace.
+	// Wait is how long a trace must go without a new span before its
+	// waiting spans are mapped: longer than the longest gap between two
+	// spans of one trace on their way to the collector.
 	Wait time.Duration `mapstructure:"wait"`
+	// MaxWait caps the wait from a trace's first span, so that a trace
+	// that never goes quiet cannot hold memory; its later spans are mapped
+	// as they arrive, with what is known.
+	MaxWait time.Duration `mapstructure:"max_wait"`
 	// MaxPending bounds the spans held; beyond it the oldest stop waiting.
 	MaxPending int `mapstructure:"max_pending"`
 
@@ -29,9 +35,14 @@ type Config struct {
 	_ struct{}
 }
 
-// Defaults of the block's keys.
+// Defaults of the block's keys. The SDKs export every 5 seconds
+// (OTEL_BSP_SCHEDULE_DELAY), each service on its own timer, so two spans of
+// one trace can reach the collector about 5 seconds apart; Wait leaves 2
+// seconds more for the export and a first tier. MaxWait is tail sampling's
+// default decision_wait.
 const (
-	DefaultWait       = 5 * time.Second
+	DefaultWait       = 7 * time.Second
+	DefaultMaxWait    = 30 * time.Second
 	DefaultMaxPending = 100000
 )
 
@@ -65,7 +76,10 @@ func (c *Config) Check() error {
 		seen[a] = true
 	}
 	if c.Wait <= 0 {
-		errs = append(errs, fmt.Errorf("trace_context.wait: must be positive, such as 5s, got %v", c.Wait))
+		errs = append(errs, fmt.Errorf("trace_context.wait: must be positive, such as 7s, got %v", c.Wait))
+	}
+	if c.MaxWait < c.Wait {
+		errs = append(errs, fmt.Errorf("trace_context.max_wait: %v is shorter than wait (%v); set it to at least wait, such as 30s", c.MaxWait, c.Wait))
 	}
 	if c.MaxPending <= 0 {
 		errs = append(errs, fmt.Errorf("trace_context.max_pending: must be positive, such as 100000, got %d", c.MaxPending))

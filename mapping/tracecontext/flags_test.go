@@ -18,6 +18,7 @@ func TestServerSpanCarriesFlagOfChild(t *testing.T) {
 	p.push(push(1, sp{id: 3, parent: 1, name: "handler", flags: []flagEval{{key: "new-checkout", variant: "test"}}}))
 	p.push(push(1, sp{id: 2, parent: 1, name: "middleware", attrs: ident}))
 	p.push(push(1, sp{id: 1, name: "POST /checkout", attrs: ident}))
+	p.quiet()
 	require.Zero(t, p.stage.Pending())
 
 	var api, called []string
@@ -42,6 +43,7 @@ func TestOwnFlagEvaluationWins(t *testing.T) {
 		sp{id: 3, parent: 1, name: "handler", flags: []flagEval{{key: "f", variant: "later", at: 9}}},
 		sp{id: 1, name: "GET /", attrs: u("alice"), flags: []flagEval{{key: "f", variant: "own", at: 1}}},
 	))
+	p.quiet()
 	var api string
 	for _, e := range p.events {
 		if strings.Contains(e, " api_request ") {

@@ -87,6 +87,9 @@ func newTestStage(cfg Config) (*Stage, *fakeClock) {
 	if cfg.Wait == 0 {
 		cfg.Wait = 5 * time.Second
 	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = time.Hour
+	}
 	if cfg.MaxPending == 0 {
 		cfg.MaxPending = 1000
 	}

@@ -83,6 +83,9 @@ func newPipeline(t *testing.T, m *mapping.Mapper, cfg Config) *pipeline {
 	if cfg.MaxPending == 0 {
 		cfg.MaxPending = 100000
 	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = 1000 * cfg.Wait
+	}
 	p := &pipeline{t: t, m: m, clock: &fakeClock{t: time.Unix(1700000000, 0)}}
 	p.stage = New(cfg, m)
 	p.stage.now = p.clock.now
@@ -97,9 +100,14 @@ func (p *pipeline) push(td ptrace.Traces) {
 	p.record(&res)
 }
 
-// expire is the exporter's tick; stop its shutdown.
+// expire is the exporter's tick; stop its shutdown; quiet lets every trace
+// go quiet and maps it.
 func (p *pipeline) expire() { p.mapWith(p.stage.MapExpired) }
-func (p *pipeline) stop()   { p.mapWith(p.stage.MapRemaining) }
+func (p *pipeline) quiet() {
+	p.clock.add(p.stage.cfg.Wait)
+	p.expire()
+}
+func (p *pipeline) stop() { p.mapWith(p.stage.MapRemaining) }
 
 func (p *pipeline) mapWith(f func(context.Context, *mapping.Result) (Report, error)) {
 	var res mapping.Result
@@ -115,7 +123,21 @@ func (p *pipeline) mapDirect(td ptrace.Traces) {
 	p.record(&res)
 }
 
-func (p *pipeline) record(res *mapping.Result) {
+func (p *pipeline) record(res *mapping.Result) { p.events = append(p.events, format(res)...) }
+
+// mapConcurrent maps one push from a goroutine of its own: its events are
+// returned, not recorded.
+func (p *pipeline) mapConcurrent(td ptrace.Traces) []string {
+	var res mapping.Result
+	_, err := p.stage.MapTraces(context.Background(), td, &res)
+	assert.NoError(p.t, err)
+	return format(&res)
+}
+
+// format gives each event as a comparable string: uuid, rule, name,
+// distinct_id and every property.
+func format(res *mapping.Result) []string {
+	var out []string
 	for _, ev := range res.Events {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%x %s %s %s", ev.UUID, ev.Rule, ev.Name, ev.DistinctID)
@@ -126,8 +148,9 @@ func (p *pipeline) record(res *mapping.Result) {
 			}
 			fmt.Fprintf(&b, " %s=%v", pr.Key, v)
 		}
-		p.events = append(p.events, b.String())
+		out = append(out, b.String())
 	}
+	return out
 }
 
 func (p *pipeline) sorted() []string {
@@ -269,6 +292,7 @@ func TestOrderIndependence(t *testing.T) {
 		for tr, spans := range traces {
 			before := len(ref.events)
 			ref.push(push(tr, spans...))
+			ref.quiet()
 			assertTraceFlags(t, spans, ref.events[before:])
 		}
 		assert.Zero(t, ref.stage.Stop().Len())
@@ -285,7 +309,8 @@ func TestOrderIndependence(t *testing.T) {
 				p.push(td)
 				p.clock.add(time.Duration(r.IntN(500)) * time.Millisecond)
 			}
-			assert.Zero(t, p.stage.Pending(), "seed %d round %d: every trace is complete", seed, round)
+			p.quiet()
+			assert.Zero(t, p.stage.Pending(), "seed %d round %d: every trace went quiet", seed, round)
 			assert.Zero(t, p.stage.Stop().Len())
 			require.Equal(t, want, p.sorted(), "seed %d round %d", seed, round)
 		}
@@ -350,6 +375,7 @@ func TestAdversarialOrdersLoseNothing(t *testing.T) {
 		spans := randomTrace(r)
 		ref := newPipeline(t, m, Config{Wait: 5 * time.Second})
 		ref.push(push(1, spans...))
+		ref.quiet()
 		want := uuids(ref.events, false)
 		assert.Len(t, slices.Compact(slices.Clone(want)), len(want), "uuids are unique")
 		// Inherited attributes are not among a uuid's inputs: the same
@@ -382,21 +408,32 @@ func TestAdversarialOrdersLoseNothing(t *testing.T) {
 	}
 }
 
+// Past MaxPending, the trace with the oldest first span stops waiting, all
+// of it; its later spans are mapped as they arrive.
 func TestMaxPendingOverflowsOldestFirst(t *testing.T) {
 	s, _ := newTestStage(Config{Attributes: []string{"enduser.id"}, MaxPending: 2})
 	var stopped []byte
-	for id := byte(2); id <= 5; id++ {
-		_, b := s.Process(push(1, sp{id: id, parent: 1, name: "handler"}))
-		for sid := range spansOf(b) {
-			stopped = append(stopped, sid)
+	for tr := byte(1); tr <= 4; tr++ {
+		_, b := s.Process(push(tr, sp{id: 2, parent: 1, name: "handler"}))
+		for _, td := range []ptrace.Traces{b.Inherited, b.Plain} {
+			if b.Len() == 0 {
+				break
+			}
+			for _, rs := range td.ResourceSpans().All() {
+				stopped = append(stopped, rs.ScopeSpans().At(0).Spans().At(0).TraceID()[0])
+			}
 		}
-		if id > 3 {
+		if tr > 2 {
 			assert.Equal(t, int64(1), b.Stopped[Overflow])
 		}
 	}
-	assert.Equal(t, []byte{2, 3}, stopped, "oldest first")
+	assert.Equal(t, []byte{1, 2}, stopped, "oldest first")
 	assert.Equal(t, 2, s.Pending())
-	b := s.Stop()
+	skip, b := s.Process(push(1, sp{id: 3, parent: 1, name: "handler"}))
+	assert.True(t, skip(push(1, sp{id: 3, parent: 1}).ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)))
+	assert.Equal(t, 1, b.Len(), "trace 1 overflowed: its later span does not wait")
+	assert.Empty(t, b.Stopped, "nor is it counted as waited")
+	b = s.Stop()
 	assert.Equal(t, int64(2), b.Stopped[Shutdown], "shutdown gives back every span still waiting")
 }
 
@@ -408,7 +445,7 @@ func TestRememberedSpansAreBounded(t *testing.T) {
 	s.mu.Lock()
 	assert.LessOrEqual(t, s.remembered, rememberedPerPending*10)
 	s.mu.Unlock()
-	clock.add(6 * time.Second)
+	clock.add(5 * time.Second)
 	s.Expire()
 	s.mu.Lock()
 	assert.Zero(t, s.remembered, "traces nothing arrived in for wait are forgotten")

@@ -12,15 +12,18 @@ var user = Config{Attributes: []string{"enduser.id", "tenant.id"}}
 
 func u(id string) map[string]string { return map[string]string{"enduser.id": id} }
 
-// resolveAll feeds one complete trace in one push and returns what each
-// held span ended with.
+// resolveAll feeds one trace in one push, lets it go quiet, and returns
+// what each held span ended with.
 func resolveAll(t *testing.T, spans ...sp) map[byte]map[string]any {
 	t.Helper()
-	s, _ := newTestStage(user)
+	s, clock := newTestStage(user)
 	skip, ready := s.Process(push(1, spans...))
 	require.NotNil(t, skip)
-	assert.Equal(t, 0, s.Pending(), "the trace is complete: nothing waits")
-	return spansOf(ready)
+	assert.Zero(t, ready.Len(), "whole or not, a trace waits until it goes quiet")
+	clock.add(5 * time.Second)
+	b := s.Expire()
+	assert.Equal(t, 0, s.Pending())
+	return spansOf(b)
 }
 
 func TestResolveAncestorWinsOverRoot(t *testing.T) {
@@ -79,21 +82,44 @@ func TestResolveNearestToRootThenEarliestThenLowestID(t *testing.T) {
 	assert.Equal(t, "five", got[4]["enduser.id"])
 }
 
-func TestMissingParentWaitsThenUsesWhatIsKnown(t *testing.T) {
+// A trace waits until Wait has passed since its latest span, whatever has
+// arrived; then every held span gets what is known. The root never arrives.
+func TestQuietWaitCountsFromTheLatestSpan(t *testing.T) {
 	s, clock := newTestStage(user)
-	// The root (1) never arrives.
-	_, ready := s.Process(push(1,
-		sp{id: 2, parent: 1, name: "middleware", attrs: u("alice")},
-		sp{id: 3, parent: 1, name: "handler"},
-	))
+	_, ready := s.Process(push(1, sp{id: 3, parent: 1, name: "handler"}))
 	assert.Zero(t, ready.Len())
-	assert.Equal(t, 1, s.Pending())
 	clock.add(4 * time.Second)
-	assert.Zero(t, s.Expire().Len(), "not yet: wait is 5s")
+	_, ready = s.Process(push(1, sp{id: 2, parent: 1, name: "middleware", attrs: u("alice")}))
+	assert.Zero(t, ready.Len())
+	clock.add(4 * time.Second)
+	assert.Zero(t, s.Expire().Len(), "8s after the first span, but 4s after the latest: wait is 5s")
 	clock.add(time.Second)
 	b := s.Expire()
-	assert.Equal(t, int64(1), b.Stopped[Timeout])
+	assert.Equal(t, map[Outcome]int64{Quiet: 1}, b.Stopped)
 	assert.Equal(t, "alice", spansOf(b)[3]["enduser.id"], "spans whose parent is unknown count as roots")
+	assert.Equal(t, 0, s.Pending())
+}
+
+// A trace that never goes quiet is mapped MaxWait after its first span;
+// its later spans are mapped as they arrive, with what is known.
+func TestMaxWaitCapsATraceThatNeverGoesQuiet(t *testing.T) {
+	s, clock := newTestStage(Config{Attributes: user.Attributes, Wait: 5 * time.Second, MaxWait: 12 * time.Second})
+	s.Process(push(1, sp{id: 2, parent: 1, name: "middleware", attrs: u("alice")}))
+	var b Batch
+	for i := range byte(4) {
+		clock.add(3 * time.Second)
+		if b = s.Expire(); b.Len() > 0 {
+			break
+		}
+		s.Process(push(1, sp{id: 3 + i, parent: 1, name: "handler"}))
+	}
+	assert.Equal(t, map[Outcome]int64{MaxWait: 3}, b.Stopped, "12s after the first span")
+	assert.Equal(t, "alice", spansOf(b)[3]["enduser.id"])
+	skip, ready := s.Process(push(1, sp{id: 9, parent: 1, name: "handler"}))
+	require.NotNil(t, skip)
+	assert.Equal(t, 1, ready.Len(), "after max_wait a span does not wait")
+	assert.Empty(t, ready.Stopped, "nor is it counted as waited")
+	assert.Equal(t, "alice", spansOf(ready)[9]["enduser.id"])
 	assert.Equal(t, 0, s.Pending())
 }
 
@@ -118,19 +144,6 @@ func TestCyclesAndSelfParentsNeitherHangNorPanic(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("hung on a cycle")
 	}
-}
-
-// Only spans that waited for a later push count as waited.
-func TestStoppedCountsOnlySpansThatWaited(t *testing.T) {
-	s, clock := newTestStage(user)
-	_, b := s.Process(push(1, sp{id: 3, parent: 1, name: "engine"}))
-	assert.Zero(t, b.Len())
-	clock.add(time.Millisecond)
-	_, b = s.Process(push(1, sp{id: 1, name: "root"}, sp{id: 2, parent: 1, name: "middleware", attrs: u("alice")}))
-	assert.Equal(t, map[Outcome]int64{Complete: 1}, b.Stopped, "the engine span waited; the root, complete on arrival, did not")
-	assert.Equal(t, 2, b.Len())
-	assert.Equal(t, "alice", spansOf(b)[1]["enduser.id"])
-	assert.Equal(t, "alice", spansOf(b)[3]["enduser.id"])
 }
 
 // skip names spans by trace and span id: the same span id in another trace

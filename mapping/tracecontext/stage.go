@@ -10,19 +10,23 @@ import (
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
-// Outcome says how a span stopped waiting.
+// Outcome says how a trace's held spans stopped waiting.
 type Outcome string
 
-// How held spans stop waiting.
+// How held spans stop waiting. The stage decides by time, never by which
+// spans have arrived: spans do not arrive children first (concurrent batch
+// exports, a first tier's concurrent consumers, services flushing on their
+// own timers), so no arrival proves that a trace is whole.
 const (
-	// Complete: its chain of ancestors up to a parentless span arrived.
-	Complete Outcome = "complete"
-	// Timeout: it waited Wait.
-	Timeout Outcome = "timeout"
+	// Quiet: no span of the trace arrived for Wait.
+	Quiet Outcome = "quiet"
+	// MaxWait: MaxWait passed since the trace's first span; its later
+	// spans are mapped as they arrive, with what is known.
+	MaxWait Outcome = "max_wait"
 	// Overflow: MaxPending spans were held, or too many spans remembered,
-	// and it was the oldest.
+	// and the trace was the oldest.
 	Overflow Outcome = "overflow"
-	// Shutdown: the collector stopped while it waited.
+	// Shutdown: the collector stopped while they waited.
 	Shutdown Outcome = "shutdown"
 )
 
@@ -32,8 +36,8 @@ type Batch struct {
 	// Inherited holds the spans that inherited at least one attribute,
 	// Plain those that found nothing to inherit.
 	Inherited, Plain ptrace.Traces
-	// Stopped counts the spans by how they stopped waiting. Spans whose
-	// trace was complete when they arrived did not wait: they are not counted.
+	// Stopped counts the spans by how they stopped waiting. Spans of a trace
+	// past MaxWait are mapped as they arrive: they are not counted.
 	Stopped map[Outcome]int64
 }
 
@@ -59,14 +63,13 @@ func (b *Batch) add(h *held, o Outcome, inherited bool) {
 	h.td.ResourceSpans().MoveAndAppendTo(to.ResourceSpans())
 }
 
-// Stage holds spans back until their trace has arrived. MapTraces is called
-// with every push; the caller calls MapExpired every Tick to end the waits
-// that lasted Wait, and MapRemaining at shutdown. It is safe for concurrent
-// use.
+// Stage holds spans back until their trace has gone quiet. MapTraces is
+// called with every push; the caller calls MapExpired every Tick to map
+// the traces that went quiet (or passed MaxWait), and MapRemaining at
+// shutdown. It is safe for concurrent use.
 type Stage struct {
 	cfg    Config
 	index  map[string]int
-	all    uint64 // bits of every listed attribute
 	mapper *mapping.Mapper
 	// mayMatch tells whether some rule could match a span once it inherits
 	// the listed attributes: the spans for which it is false never wait.
@@ -75,18 +78,15 @@ type Stage struct {
 
 	mu         sync.Mutex
 	traces     map[pcommon.TraceID]*trace
-	queue      []*held // held spans by arrival, done ones left in place until popped
-	pending    int     // held spans not done
-	touched    []touch // traces by last arrival, for forgetting them
-	remembered int
+	touched    []touch  // traces by arrival of their spans, for Quiet
+	byFirst    []*trace // traces by their first span, for MaxWait and Overflow
+	pending    int      // spans held
+	remembered int      // spans remembered, held or not
 	stopped    bool
 }
 
-type spanKey struct {
-	trace pcommon.TraceID
-	span  pcommon.SpanID
-}
-
+// touch is a push that brought spans of t at time at; t is quiet once its
+// last touch is Wait old.
 type touch struct {
 	t  *trace
 	at time.Time
@@ -98,6 +98,9 @@ func New(cfg Config, m *mapping.Mapper) *Stage {
 }
 
 func newStage(cfg Config, m *mapping.Mapper, mayMatch func(ptrace.Span) bool) *Stage {
+	if cfg.MaxWait < cfg.Wait {
+		cfg.MaxWait = cfg.Wait // Check refuses it; tests may leave it out
+	}
 	s := &Stage{
 		cfg:      cfg,
 		index:    map[string]int{},
@@ -108,33 +111,14 @@ func newStage(cfg Config, m *mapping.Mapper, mayMatch func(ptrace.Span) bool) *S
 	}
 	for i, a := range cfg.Attributes {
 		s.index[a] = i
-		s.all |= 1 << i
 	}
 	return s
 }
 
 // Tick is how often the caller should call MapExpired: a twentieth of Wait,
-// between 5ms and 250ms, so a span waits at most that much longer than Wait.
+// between 5ms and 250ms, so a trace waits at most that much longer than Wait.
 func (s *Stage) Tick() time.Duration {
 	return min(max(s.cfg.Wait/20, 5*time.Millisecond), 250*time.Millisecond)
-}
-
-// Stop returns every span still waiting, with what is known. Spans
-// processed after Stop do not wait.
-func (s *Stage) Stop() Batch {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stopped = true
-	var b Batch
-	for _, h := range s.queue {
-		if !h.done {
-			s.finish(h, Shutdown, &b)
-		}
-	}
-	s.queue = nil
-	s.traces = map[pcommon.TraceID]*trace{}
-	s.touched, s.remembered = nil, 0
-	return b
 }
 
 // Pending is the number of spans waiting.
@@ -144,10 +128,10 @@ func (s *Stage) Pending() int {
 	return s.pending
 }
 
-// Process remembers the spans of td. It returns the spans of td that the
-// caller must not map now (they are held, or ready in the batch), and the
-// spans, of this push or earlier ones, that stopped waiting: their trace is
-// complete, or MaxPending overflowed.
+// Process remembers the spans of td and holds those some rule may match.
+// It returns the spans of td that the caller must not map now (they are
+// held, or ready in the batch), and the spans that stopped waiting:
+// MaxPending overflowed, or their trace is past MaxWait.
 func (s *Stage) Process(td ptrace.Traces) (skip func(ptrace.Span) bool, ready Batch) {
 	now := s.now()
 	s.mu.Lock()
@@ -155,10 +139,7 @@ func (s *Stage) Process(td ptrace.Traces) (skip func(ptrace.Span) bool, ready Ba
 	if s.stopped {
 		return nil, Batch{}
 	}
-	var (
-		taken   map[spanKey]struct{}
-		touched []*trace
-	)
+	var taken map[spanKey]struct{}
 	for _, rs := range td.ResourceSpans().All() {
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
@@ -167,37 +148,22 @@ func (s *Stage) Process(td ptrace.Traces) (skip func(ptrace.Span) bool, ready Ba
 					continue
 				}
 				t := s.remember(tid, sid, span, now)
-				if len(touched) == 0 || touched[len(touched)-1] != t {
-					touched = append(touched, t)
-				}
-				// A span that has every listed attribute waits too: its
-				// trace's flag evaluations arrive with the rest of it.
 				if !s.mayMatch(span) {
 					continue
 				}
-				h := &held{trace: t, spanID: sid, td: copySpan(rs, ss, span), arrived: now}
-				t.held = append(t.held, h)
-				s.queue = append(s.queue, h)
-				s.pending++
 				if taken == nil {
 					taken = map[spanKey]struct{}{}
 				}
 				taken[spanKey{tid, sid}] = struct{}{}
-			}
-		}
-	}
-	for _, t := range touched {
-		s.touched = append(s.touched, touch{t: t, at: now})
-		for _, h := range t.held {
-			if !h.done && t.complete(h.spanID) {
-				o := Complete
-				if h.arrived.Equal(now) {
-					o = "" // complete on arrival: it did not wait
+				h := &held{spanID: sid, td: copySpan(rs, ss, span)}
+				if t.capped {
+					s.finish(t, h, "", t.fallbacks(len(s.cfg.Attributes)), &ready)
+					continue
 				}
-				s.finish(h, o, &ready)
+				t.held = append(t.held, h)
+				s.pending++
 			}
 		}
-		t.held = pruneDone(t.held)
 	}
 	s.overflow(&ready)
 	if taken == nil {
@@ -209,83 +175,100 @@ func (s *Stage) Process(td ptrace.Traces) (skip func(ptrace.Span) bool, ready Ba
 	}, ready
 }
 
-// Expire ends the wait of the spans held for Wait, and forgets traces
-// nothing arrived in for Wait.
+type spanKey struct {
+	trace pcommon.TraceID
+	span  pcommon.SpanID
+}
+
+// Expire ends the wait of the traces that went quiet, forgetting them, and
+// of those past MaxWait.
 func (s *Stage) Expire() Batch {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var b Batch
-	for len(s.queue) > 0 {
-		h := s.queue[0]
-		if !h.done && now.Sub(h.arrived) < s.cfg.Wait {
-			break
+	for len(s.byFirst) > 0 && now.Sub(s.byFirst[0].first) >= s.cfg.MaxWait {
+		t := s.popFirst()
+		if s.traces[t.id] == t && !t.capped {
+			s.release(t, MaxWait, &b)
+			t.capped = true
 		}
-		if !h.done {
-			s.finish(h, Timeout, &b)
-		}
-		s.queue[0] = nil
-		s.queue = s.queue[1:]
 	}
 	for len(s.touched) > 0 && now.Sub(s.touched[0].at) >= s.cfg.Wait {
-		tc := s.touched[0]
-		s.touched[0] = touch{}
-		s.touched = s.touched[1:]
-		s.forget(tc, now)
+		if t := s.popTouched(); t != nil {
+			s.release(t, Quiet, &b)
+			s.forget(t)
+		}
 	}
 	return b
 }
 
-// forget drops a trace nothing arrived in for Wait, once it holds nothing.
-func (s *Stage) forget(tc touch, now time.Time) {
-	t := tc.t
-	if s.traces[t.id] != t || t.lastSeen.After(tc.at) {
-		return // forgotten already, or a later touch will come
+// Stop returns every span still waiting, with what is known. Spans
+// processed after Stop do not wait.
+func (s *Stage) Stop() Batch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	var b Batch
+	for _, t := range s.traces {
+		s.release(t, Shutdown, &b)
 	}
-	if t.held = pruneDone(t.held); len(t.held) > 0 {
-		s.touched = append(s.touched, touch{t: t, at: now})
-		return
-	}
-	s.remembered -= len(t.nodes)
-	delete(s.traces, t.id)
+	s.traces = map[pcommon.TraceID]*trace{}
+	s.touched, s.byFirst, s.remembered = nil, nil, 0
+	return b
 }
 
-// overflow ends the wait of the oldest held spans beyond MaxPending, and
-// forgets the oldest traces beyond the bound of remembered spans.
+// overflow ends the wait of the oldest traces while more than MaxPending
+// spans are held, and forgets the least recently seen traces while more
+// than rememberedPerPending times MaxPending spans are remembered.
 func (s *Stage) overflow(b *Batch) {
-	for s.pending > s.cfg.MaxPending && len(s.queue) > 0 {
-		h := s.queue[0]
-		s.queue[0] = nil
-		s.queue = s.queue[1:]
-		if !h.done {
-			s.finish(h, Overflow, b)
+	for s.pending > s.cfg.MaxPending && len(s.byFirst) > 0 {
+		t := s.popFirst()
+		if s.traces[t.id] == t && len(t.held) > 0 {
+			s.release(t, Overflow, b)
+			t.capped = true
 		}
 	}
 	for s.remembered > rememberedPerPending*s.cfg.MaxPending && len(s.touched) > 0 {
-		t := s.touched[0].t
-		s.touched[0] = touch{}
-		s.touched = s.touched[1:]
-		if s.traces[t.id] != t {
-			continue
+		if t := s.popTouched(); t != nil {
+			s.release(t, Overflow, b)
+			s.forget(t)
 		}
-		for _, h := range t.held {
-			if !h.done {
-				s.finish(h, Overflow, b)
-			}
-		}
-		s.remembered -= len(t.nodes)
-		delete(s.traces, t.id)
 	}
 }
 
-// remember records a span's parent link and listed attributes.
+func (s *Stage) popFirst() *trace {
+	t := s.byFirst[0]
+	s.byFirst[0] = nil
+	s.byFirst = s.byFirst[1:]
+	return t
+}
+
+// popTouched pops the oldest touch: its trace if that was the trace's last
+// touch, nil if the trace was touched again since, or is forgotten.
+func (s *Stage) popTouched() *trace {
+	tc := s.touched[0]
+	s.touched[0] = touch{}
+	s.touched = s.touched[1:]
+	if t := tc.t; s.traces[t.id] == t && !t.last.After(tc.at) {
+		return t
+	}
+	return nil
+}
+
+// remember records a span's parent link and listed attributes, and that
+// its trace was touched now.
 func (s *Stage) remember(tid pcommon.TraceID, sid pcommon.SpanID, span ptrace.Span, now time.Time) *trace {
 	t := s.traces[tid]
 	if t == nil {
-		t = &trace{id: tid, nodes: map[pcommon.SpanID]node{}}
+		t = &trace{id: tid, nodes: map[pcommon.SpanID]node{}, first: now}
 		s.traces[tid] = t
+		s.byFirst = append(s.byFirst, t)
 	}
-	t.lastSeen = now
+	if !t.last.Equal(now) { // one touch per trace per instant
+		s.touched = append(s.touched, touch{t: t, at: now})
+	}
+	t.last = now
 	n := node{parent: span.ParentSpanID(), start: span.StartTimestamp()}
 	if n.has = s.has(span.Attributes()); n.has != 0 {
 		n.vals = make([]pcommon.Value, len(s.cfg.Attributes))
@@ -302,6 +285,12 @@ func (s *Stage) remember(tid pcommon.TraceID, sid pcommon.SpanID, span ptrace.Sp
 	t.rememberFlags(span)
 	t.nodes[sid] = n
 	return t
+}
+
+// forget drops a trace: a span of it that arrives later starts it anew.
+func (s *Stage) forget(t *trace) {
+	s.remembered -= len(t.nodes)
+	delete(s.traces, t.id)
 }
 
 // has returns the bits of the listed attributes that m holds.
@@ -323,10 +312,22 @@ func (s *Stage) has(m pcommon.Map) uint64 {
 	return bits
 }
 
-// finish ends a span's wait: it inherits what its trace gives and joins b.
-func (s *Stage) finish(h *held, o Outcome, b *Batch) {
-	h.done = true
-	s.pending--
+// release ends the wait of every span t holds.
+func (s *Stage) release(t *trace, o Outcome, b *Batch) {
+	if len(t.held) == 0 {
+		return
+	}
+	fb := t.fallbacks(len(s.cfg.Attributes))
+	for _, h := range t.held {
+		s.finish(t, h, o, fb, b)
+	}
+	s.pending -= len(t.held)
+	clear(t.held)
+	t.held = t.held[:0]
+}
+
+// finish gives a span what it inherits from its trace and adds it to b.
+func (s *Stage) finish(t *trace, h *held, o Outcome, fallbacks []pcommon.Value, b *Batch) {
 	span := h.span()
 	attrs := span.Attributes()
 	inherited := false
@@ -334,24 +335,13 @@ func (s *Stage) finish(h *held, o Outcome, b *Batch) {
 		if _, ok := attrs.Get(k); ok {
 			continue
 		}
-		if v, ok := h.trace.resolve(h.spanID, i); ok {
+		if v, ok := t.resolve(h.spanID, i, fallbacks); ok {
 			v.CopyTo(attrs.PutEmpty(k))
 			inherited = true
 		}
 	}
-	h.trace.putFlags(attrs)
+	t.putFlags(attrs)
 	b.add(h, o, inherited)
-}
-
-func pruneDone(hs []*held) []*held {
-	out := hs[:0]
-	for _, h := range hs {
-		if !h.done {
-			out = append(out, h)
-		}
-	}
-	clear(hs[len(out):])
-	return out
 }
 
 // copySpan copies one span with its resource and scope.

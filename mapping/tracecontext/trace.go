@@ -21,70 +21,31 @@ type node struct {
 
 // trace is what has arrived of one trace.
 type trace struct {
-	id       pcommon.TraceID
-	nodes    map[pcommon.SpanID]node
-	held     []*held
-	lastSeen time.Time
-	flags    map[string]flagSeen // by flag key
+	id    pcommon.TraceID
+	nodes map[pcommon.SpanID]node
+	held  []*held
+	// first and last are when its first and latest spans arrived.
+	first, last time.Time
+	// capped: MaxWait passed, or it overflowed; its spans no longer wait.
+	capped bool
+	flags  map[string]flagSeen // by flag key
 }
 
 // held is a span waiting for its trace: a copy of it, with its resource
 // and scope.
 type held struct {
-	trace   *trace
-	spanID  pcommon.SpanID
-	td      ptrace.Traces
-	arrived time.Time
-	done    bool
+	spanID pcommon.SpanID
+	td     ptrace.Traces
 }
 
 func (h *held) span() ptrace.Span {
 	return h.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
 }
 
-// complete reports whether the span's chain of ancestors up to a parentless
-// span has arrived. A chain that loops (bad input) never ends: it counts as
-// complete, since nothing more can arrive to help.
-func (t *trace) complete(id pcommon.SpanID) bool {
-	n, ok := t.nodes[id]
-	if !ok {
-		return false
-	}
-	for hops := 0; !n.parent.IsEmpty(); hops++ {
-		if hops > len(t.nodes) {
-			return true
-		}
-		if n, ok = t.nodes[n.parent]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// depth is the number of parent hops from id to a span whose parent has
-// not arrived (or that has none); -1 when the chain loops.
-func (t *trace) depth(id pcommon.SpanID) int {
-	n := t.nodes[id]
-	hops := 0
-	for !n.parent.IsEmpty() {
-		p, ok := t.nodes[n.parent]
-		if !ok {
-			return hops
-		}
-		hops++
-		if hops > len(t.nodes) {
-			return -1
-		}
-		n = p
-	}
-	return hops
-}
-
 // resolve returns the value span id inherits for Attributes[i]: from its
-// nearest ancestor that has it, else from the span nearest to the trace's
-// root that has it (fewest hops to a span without a known parent; ties by
-// earliest start, then lowest span id). ok is false when no span has it.
-func (t *trace) resolve(id pcommon.SpanID, i int) (pcommon.Value, bool) {
+// nearest ancestor that has it, else the trace's fallback for it (the
+// value nearest to the root). ok is false when no span has it.
+func (t *trace) resolve(id pcommon.SpanID, i int, fallbacks []pcommon.Value) (pcommon.Value, bool) {
 	bit := uint64(1) << i
 	n := t.nodes[id]
 	for hops := 0; !n.parent.IsEmpty() && hops <= len(t.nodes); hops++ {
@@ -97,27 +58,81 @@ func (t *trace) resolve(id pcommon.SpanID, i int) (pcommon.Value, bool) {
 		}
 		n = p
 	}
-	var (
-		best      pcommon.SpanID
-		bestDepth = -1
-		found     bool
-	)
+	v := fallbacks[i]
+	return v, v != (pcommon.Value{})
+}
+
+// fallbacks returns, for each of the n listed attributes, the value of the
+// span nearest to the trace's root that has it (fewest hops to a span
+// without a known parent; ties by earliest start, then lowest span id), or
+// the zero Value. It takes one pass over the trace, whatever the number of
+// spans that inherit: release computes it once per trace.
+func (t *trace) fallbacks(n int) []pcommon.Value {
+	out := make([]pcommon.Value, n)
+	best := make([]pcommon.SpanID, n)
+	bestDepth := make([]int, n)
+	for i := range bestDepth {
+		bestDepth[i] = -1
+	}
+	depths := t.depths()
 	for sid, c := range t.nodes {
-		if c.has&bit == 0 || sid == id {
+		d := depths[sid]
+		if c.has == 0 || d < 0 {
+			continue // nothing to give, or in a loop: no way to the root
+		}
+		for i := range n {
+			if c.has&(1<<i) == 0 {
+				continue
+			}
+			if bestDepth[i] < 0 || d < bestDepth[i] || d == bestDepth[i] && before(c, sid, t.nodes[best[i]], best[i]) {
+				best[i], bestDepth[i], out[i] = sid, d, c.vals[i]
+			}
+		}
+	}
+	return out
+}
+
+// depths returns every span's number of parent hops to a span whose parent
+// has not arrived (or that has none); -1 when its chain loops. Each span is
+// walked once.
+func (t *trace) depths() map[pcommon.SpanID]int {
+	d := make(map[pcommon.SpanID]int, len(t.nodes))
+	onPath := map[pcommon.SpanID]bool{}
+	var path []pcommon.SpanID
+	for id := range t.nodes {
+		if _, ok := d[id]; ok {
 			continue
 		}
-		d := t.depth(sid)
-		if d < 0 {
-			continue // in a loop: no way to the root
+		path, cur, base := path[:0], id, 0
+		clear(onPath)
+		for {
+			if v, ok := d[cur]; ok { // known: the path hangs below it
+				base = v
+				if v >= 0 {
+					base = v + 1
+				}
+				break
+			}
+			if onPath[cur] { // a loop
+				base = -1
+				break
+			}
+			onPath[cur] = true
+			path = append(path, cur)
+			p := t.nodes[cur].parent
+			if _, ok := t.nodes[p]; p.IsEmpty() || !ok { // cur is a top
+				break
+			}
+			cur = p
 		}
-		if !found || d < bestDepth || d == bestDepth && before(c, sid, t.nodes[best], best) {
-			best, bestDepth, found = sid, d, true
+		for i := len(path) - 1; i >= 0; i-- {
+			d[path[i]] = base
+			if base >= 0 {
+				base++
+			}
 		}
 	}
-	if !found {
-		return pcommon.Value{}, false
-	}
-	return t.nodes[best].vals[i], true
+	return d
 }
 
 // before orders spans at the same depth: earliest start, then lowest id.
