@@ -362,8 +362,6 @@ func (c *compiler[K]) propertiesOf(r *Rule, out *rule[K]) error {
 			out.builtinSession = false
 		case WindowIDKey:
 			out.builtinWindow = false
-		case IPKey:
-			out.mayHaveIP = true
 		}
 	}
 	return err

@@ -36,8 +36,8 @@ type rule[K any] struct {
 	// of the rule takes the key, so the mapper fills it from the record.
 	sendTraceID, sendSpanID       bool
 	builtinSession, builtinWindow bool
-	// mayHaveIP: a property is $ip; geoipDisable: the exporter's geoip is false.
-	mayHaveIP, geoipDisable bool
+	// geoipDisable: the exporter's geoip is false.
+	geoipDisable bool
 
 	personProfiles bool
 	set, setOnce   []namedExpr[K]
@@ -107,6 +107,9 @@ type record struct {
 
 	mask    uint64 // indexed attribute keys present; computed on first use
 	hasMask bool
+
+	requestMap pcommon.Map // RequestAttribute, when the record has it; read on first use
+	hasRequest bool
 }
 
 // name is what a name requirement compares: the span's name, the log's
@@ -236,7 +239,7 @@ func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, are
 	if err := r.propertiesOf(ctx, tCtx, rec, ev, arena); err != nil {
 		return DropEvaluationError, err
 	}
-	addBuilt(ev, arena, r.spanFlags(rec, extra))
+	addBuilt(ev, arena, requestProperties(rec, r.spanFlags(rec, extra)))
 	r.conventions(rec, ev)
 
 	ev.PersonProfiles = r.personProfiles
@@ -303,6 +306,11 @@ func (r *rule[K]) distinctIDOf(ctx context.Context, tCtx K, rec *record, ev *Eve
 			break
 		}
 	}
+	if ev.DistinctID == "" {
+		// The trace's fallback identity: posthog-js's distinct id header on
+		// the request.
+		ev.DistinctID = rec.request(requestDistinctID)
+	}
 	return checkDistinctID(ev.DistinctID)
 }
 
@@ -361,12 +369,16 @@ func (r *rule[K]) conventions(rec *record, ev *Event) {
 		ev.SpanID = rec.spanID
 	}
 	if r.builtinSession {
-		ev.SessionID = rec.firstString(sessionIDAttributes)
+		if ev.SessionID = rec.firstString(sessionIDAttributes); ev.SessionID == "" {
+			ev.SessionID = rec.request(SessionIDKey)
+		}
 	}
 	if r.builtinWindow {
-		ev.WindowID = rec.firstString(windowIDAttributes)
+		if ev.WindowID = rec.firstString(windowIDAttributes); ev.WindowID == "" {
+			ev.WindowID = rec.request(WindowIDKey)
+		}
 	}
-	ev.GeoIPDisable = r.geoipDisable && !(r.mayHaveIP && hasProperty(ev.Properties, IPKey))
+	ev.GeoIPDisable = r.geoipDisable && !hasProperty(ev.Properties, IPKey)
 }
 
 func hasProperty(ps []Property, key string) bool {

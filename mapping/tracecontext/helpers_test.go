@@ -15,6 +15,10 @@ type sp struct {
 	start      int64
 	attrs      map[string]string
 	flags      []flagEval // feature_flag.evaluation span events
+	// kind: SERVER for a root when unset. headers are put as a string
+	// array each, as HTTP instrumentations record captured headers.
+	kind    ptrace.SpanKind
+	headers map[string]string
 }
 
 // flagEval is a flag evaluation recorded on a test span at time at.
@@ -45,6 +49,12 @@ func push(trace byte, spans ...sp) ptrace.Traces {
 		span.SetName(s.name)
 		if s.parent == 0 {
 			span.SetKind(ptrace.SpanKindServer)
+		}
+		if s.kind != ptrace.SpanKindUnspecified {
+			span.SetKind(s.kind)
+		}
+		for k, v := range s.headers {
+			span.Attributes().PutEmptySlice(k).AppendEmpty().SetStr(v)
 		}
 		span.SetStartTimestamp(pcommon.Timestamp(1000 + s.start))
 		span.SetEndTimestamp(pcommon.Timestamp(2000 + s.start))

@@ -141,6 +141,9 @@ func format(res *mapping.Result) []string {
 	for _, ev := range res.Events {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%x %s %s %s", ev.UUID, ev.Rule, ev.Name, ev.DistinctID)
+		if ev.SessionID != "" {
+			fmt.Fprintf(&b, " $session_id=%s $window_id=%s", ev.SessionID, ev.WindowID)
+		}
 		for _, pr := range ev.Properties {
 			v := pr.Value
 			if v == nil {

@@ -157,7 +157,7 @@ func (s *Stage) Process(td ptrace.Traces) (skip func(ptrace.Span) bool, ready Ba
 				taken[spanKey{tid, sid}] = struct{}{}
 				h := &held{spanID: sid, td: copySpan(rs, ss, span)}
 				if t.capped {
-					s.finish(t, h, "", t.fallbacks(len(s.cfg.Attributes)), &ready)
+					s.finish(t, h, "", t.fallbacksOf(len(s.cfg.Attributes)), &ready)
 					continue
 				}
 				t.held = append(t.held, h)
@@ -269,7 +269,7 @@ func (s *Stage) remember(tid pcommon.TraceID, sid pcommon.SpanID, span ptrace.Sp
 		s.touched = append(s.touched, touch{t: t, at: now})
 	}
 	t.last = now
-	n := node{parent: span.ParentSpanID(), start: span.StartTimestamp()}
+	n := node{parent: span.ParentSpanID(), start: span.StartTimestamp(), request: mapping.Request(span)}
 	if n.has = s.has(span.Attributes()); n.has != 0 {
 		n.vals = make([]pcommon.Value, len(s.cfg.Attributes))
 		for i, k := range s.cfg.Attributes {
@@ -317,7 +317,7 @@ func (s *Stage) release(t *trace, o Outcome, b *Batch) {
 	if len(t.held) == 0 {
 		return
 	}
-	fb := t.fallbacks(len(s.cfg.Attributes))
+	fb := t.fallbacksOf(len(s.cfg.Attributes))
 	for _, h := range t.held {
 		s.finish(t, h, o, fb, b)
 	}
@@ -326,8 +326,9 @@ func (s *Stage) release(t *trace, o Outcome, b *Batch) {
 	t.held = t.held[:0]
 }
 
-// finish gives a span what it inherits from its trace and adds it to b.
-func (s *Stage) finish(t *trace, h *held, o Outcome, fallbacks []pcommon.Value, b *Batch) {
+// finish gives a span what it inherits from its trace (the listed
+// attributes, the request context, the flags) and adds it to b.
+func (s *Stage) finish(t *trace, h *held, o Outcome, fb *fallbacks, b *Batch) {
 	span := h.span()
 	attrs := span.Attributes()
 	inherited := false
@@ -335,11 +336,12 @@ func (s *Stage) finish(t *trace, h *held, o Outcome, fallbacks []pcommon.Value, 
 		if _, ok := attrs.Get(k); ok {
 			continue
 		}
-		if v, ok := t.resolve(h.spanID, i, fallbacks); ok {
+		if v, ok := t.resolve(h.spanID, i, fb); ok {
 			v.CopyTo(attrs.PutEmpty(k))
 			inherited = true
 		}
 	}
+	mapping.PutRequest(attrs, t.request(h.spanID, fb))
 	t.putFlags(attrs)
 	b.add(h, o, inherited)
 }

@@ -17,6 +17,8 @@ type node struct {
 	start  pcommon.Timestamp
 	has    uint64          // bit i: the span has Attributes[i]
 	vals   []pcommon.Value // Attributes[i] when has bit i; nil when has is 0
+	// request is the request context a SERVER span records (mapping.Request).
+	request map[string]string
 }
 
 // trace is what has arrived of one trace.
@@ -45,7 +47,7 @@ func (h *held) span() ptrace.Span {
 // resolve returns the value span id inherits for Attributes[i]: from its
 // nearest ancestor that has it, else the trace's fallback for it (the
 // value nearest to the root). ok is false when no span has it.
-func (t *trace) resolve(id pcommon.SpanID, i int, fallbacks []pcommon.Value) (pcommon.Value, bool) {
+func (t *trace) resolve(id pcommon.SpanID, i int, fb *fallbacks) (pcommon.Value, bool) {
 	bit := uint64(1) << i
 	n := t.nodes[id]
 	for hops := 0; !n.parent.IsEmpty() && hops <= len(t.nodes); hops++ {
@@ -58,38 +60,84 @@ func (t *trace) resolve(id pcommon.SpanID, i int, fallbacks []pcommon.Value) (pc
 		}
 		n = p
 	}
-	v := fallbacks[i]
+	v := fb.attrs[i]
 	return v, v != (pcommon.Value{})
 }
 
-// fallbacks returns, for each of the n listed attributes, the value of the
-// span nearest to the trace's root that has it (fewest hops to a span
-// without a known parent; ties by earliest start, then lowest span id), or
-// the zero Value. It takes one pass over the trace, whatever the number of
-// spans that inherit: release computes it once per trace.
-func (t *trace) fallbacks(n int) []pcommon.Value {
-	out := make([]pcommon.Value, n)
+// request resolves the request context of span id, key by key: a SERVER
+// span's own, else the trace's entry request's (the SERVER span nearest the
+// root that has the key). posthog-node gives every capture made while
+// handling a request that request's context; a trace is the user's request
+// through every service, so its entry request is the one the user made:
+// the one with posthog-js's session headers, the user's address and agent.
+func (t *trace) request(id pcommon.SpanID, fb *fallbacks) map[string]string {
+	own := t.nodes[id].request
+	if len(fb.request) == 0 {
+		return own
+	}
+	out := make(map[string]string, len(fb.request))
+	for k, v := range fb.request {
+		out[k] = v
+	}
+	for k, v := range own {
+		out[k] = v
+	}
+	return out
+}
+
+// fallbacks are, for a trace, what a span inherits when none of its
+// ancestors has it: for each listed attribute the value of the span
+// nearest to the trace's root that has it (fewest hops to a span without a
+// known parent; ties by earliest start, then lowest span id), or the zero
+// Value; for each request key, the value of the SERVER span nearest the
+// root that has it.
+type fallbacks struct {
+	attrs   []pcommon.Value
+	request map[string]string
+}
+
+// fallbacksOf computes the fallbacks of t for n listed attributes in one
+// pass over the trace, whatever the number of spans that inherit: release
+// computes them once per trace.
+func (t *trace) fallbacksOf(n int) *fallbacks {
+	fb := &fallbacks{attrs: make([]pcommon.Value, n)}
 	best := make([]pcommon.SpanID, n)
 	bestDepth := make([]int, n)
 	for i := range bestDepth {
 		bestDepth[i] = -1
 	}
+	type reqBest struct {
+		id    pcommon.SpanID
+		depth int
+	}
+	var bestReq map[string]reqBest
 	depths := t.depths()
 	for sid, c := range t.nodes {
 		d := depths[sid]
-		if c.has == 0 || d < 0 {
-			continue // nothing to give, or in a loop: no way to the root
+		if d < 0 {
+			continue // in a loop: no way to the root
 		}
 		for i := range n {
 			if c.has&(1<<i) == 0 {
 				continue
 			}
 			if bestDepth[i] < 0 || d < bestDepth[i] || d == bestDepth[i] && before(c, sid, t.nodes[best[i]], best[i]) {
-				best[i], bestDepth[i], out[i] = sid, d, c.vals[i]
+				best[i], bestDepth[i], fb.attrs[i] = sid, d, c.vals[i]
 			}
 		}
+		for k, v := range c.request {
+			b, seen := bestReq[k]
+			if seen && (d > b.depth || d == b.depth && !before(c, sid, t.nodes[b.id], b.id)) {
+				continue
+			}
+			if bestReq == nil {
+				bestReq, fb.request = map[string]reqBest{}, map[string]string{}
+			}
+			bestReq[k] = reqBest{sid, d}
+			fb.request[k] = v
+		}
 	}
-	return out
+	return fb
 }
 
 // depths returns every span's number of parent hops to a span whose parent

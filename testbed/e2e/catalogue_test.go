@@ -34,10 +34,23 @@ type wantEvent struct {
 }
 
 // conventions are what PostHog's own SDKs would put on the event: the
-// record's trace context, the end user's address on API events (else
-// $geoip_disable), the posthog-js session where the request carried its headers.
+// record's trace context, and the request it belongs to, as posthog-node's
+// request context gives it to every capture made while handling a request:
+// the end user's address (else $geoip_disable), the posthog-js session
+// where the request carried its headers, its URL, path, method and agent.
 type conventions struct {
 	traceID, ip, session, window string
+	request                      map[string]any
+}
+
+// requestOf is the request a SERVER span records: what every event of its
+// trace carries (trace_context), its own events included.
+func requestOf(a map[string]any) conventions {
+	url := a["url.scheme"].(string) + "://" + a["server.address"].(string) + a["url.path"].(string)
+	return conventions{
+		ip: str(a["client.address"]), session: firstOf(a["http.request.header.x-posthog-session-id"]), window: firstOf(a["http.request.header.x-posthog-window-id"]),
+		request: map[string]any{"$current_url": url, "$request_path": a["url.path"], "$request_method": a["http.request.method"], "$user_agent": a["user_agent.original"]},
+	}
 }
 
 type expected struct {
@@ -177,7 +190,8 @@ func TestCatalogueEndToEnd(t *testing.T) {
 
 // checkConventions checks what PostHog's own SDKs would have put on the
 // event: located by the user's $ip, or not located at all; in the posthog-js
-// session (and window) exactly when the request carried its headers.
+// session (and window) exactly when its request carried its headers; the
+// request's URL, path, method and agent.
 func checkConventions(t *testing.T, where string, e posthogtest.Event, w expected) {
 	t.Helper()
 	if w.ip != "" {
@@ -186,6 +200,11 @@ func checkConventions(t *testing.T, where string, e posthogtest.Event, w expecte
 		}
 	} else if e.Properties["$geoip_disable"] != true || e.Properties["$ip"] != nil {
 		t.Errorf("%s: $geoip_disable %v, $ip %v; want $geoip_disable true", where, e.Properties["$geoip_disable"], e.Properties["$ip"])
+	}
+	for key, want := range w.request {
+		if e.Properties[key] != want {
+			t.Errorf("%s: %s %v, want %v (from the trace's request)", where, key, e.Properties[key], want)
+		}
 	}
 	for key, want := range map[string]string{"$session_id": w.session, "$window_id": w.window} {
 		got, has := e.Properties[key]
@@ -202,11 +221,16 @@ func checkConventions(t *testing.T, where string, e posthogtest.Event, w expecte
 func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 	want := map[string]expected{}
 	var traceID string
-	add := func(spanID trace.SpanID, w wantEvent, c ...conventions) {
-		e := expected{wantEvent: w}
-		if len(c) > 0 {
-			e.conventions = c[0]
+	requests := map[trace.TraceID]conventions{}
+	for _, s := range res.Spans {
+		if s.SpanKind() == trace.SpanKindServer {
+			requests[s.SpanContext().TraceID()] = requestOf(attrs(s.Attributes()))
 		}
+	}
+	// Every event of a span gets its trace's request (none for a worker's).
+	var request conventions
+	add := func(spanID trace.SpanID, w wantEvent) {
+		e := expected{wantEvent: w, conventions: request}
 		e.traceID = traceID
 		want[w.name+"/"+spanID.String()] = e
 	}
@@ -238,6 +262,7 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 		}
 		id := s.SpanContext().SpanID()
 		traceID = s.SpanContext().TraceID().String()
+		request = requests[s.SpanContext().TraceID()]
 		durMS := s.EndTime().Sub(s.StartTime()).Milliseconds()
 		failed := s.Status().Code == codes.Error
 		switch {
@@ -264,19 +289,17 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 			} else if h, ok := a["http.request.header.x-posthog-distinct-id"].([]string); ok {
 				user = h[0]
 			}
-			ip := str(a["client.address"])
-			c := conventions{ip: ip, session: firstOf(a["http.request.header.x-posthog-session-id"]), window: firstOf(a["http.request.header.x-posthog-window-id"])}
 			p := map[string]any{
 				"endpoint": a["http.route"], "url_path": a["url.path"], "method": a["http.request.method"],
 				"status_code": a["http.response.status_code"], "response_time_ms": durMS, "tenant": a["tenant.id"]}
 			for k, v := range flags[s.SpanContext().TraceID()] {
 				p["$feature/"+k] = v // evaluated in the handler, a child span
 			}
-			add(id, wantEvent{"api_request", user, s.EndTime(), p}, c)
+			add(id, wantEvent{"api_request", user, s.EndTime(), p})
 			if code, _ := a["http.response.status_code"].(int64); code >= 500 {
 				add(id, wantEvent{"api_error", user, s.EndTime(), map[string]any{
 					"endpoint": a["http.route"], "method": a["http.request.method"], "status_code": code,
-					"error_type": a["error.type"], "error_message": s.Status().Description, "tenant": a["tenant.id"]}}, c)
+					"error_type": a["error.type"], "error_message": s.Status().Description, "tenant": a["tenant.id"]}})
 			}
 		case s.SpanKind() == trace.SpanKindConsumer && a["task.id"] != nil:
 			task := "task-" + str(a["task.id"])
@@ -302,7 +325,8 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 				"user_id": a["enduser.id"], "tenant": a["tenant.id"]}})
 		}
 	}
-	expectBuiltFromSpans(res, want)
+	expectBuiltFromSpans(res, requests, want)
+	request = conventions{} // log records do not join their trace
 	for _, r := range res.Logs {
 		a := logAttrs(r)
 		traceID = r.TraceID().String()
@@ -362,7 +386,7 @@ func flagsOf(s sdktrace.ReadOnlySpan) map[string]any {
 // expectBuiltFromSpans adds the $exception of each exception recorded on
 // spans (the first copy, as spans are exported in the order they end) and
 // the $feature_flag_called of each first exposure.
-func expectBuiltFromSpans(res *demotelemetry.Result, want map[string]expected) {
+func expectBuiltFromSpans(res *demotelemetry.Result, requests map[trace.TraceID]conventions, want map[string]expected) {
 	users := map[trace.TraceID]any{} // trace_context gives the caller to every span of the request
 	for _, s := range res.Spans {
 		if u, ok := attrs(s.Attributes())["enduser.id"]; ok {
@@ -374,11 +398,8 @@ func expectBuiltFromSpans(res *demotelemetry.Result, want map[string]expected) {
 		if _, own := a["enduser.id"]; !own {
 			a["enduser.id"] = users[s.SpanContext().TraceID()]
 		}
-		c := conventions{
-			traceID: s.SpanContext().TraceID().String(),
-			session: firstOf(a["http.request.header.x-posthog-session-id"]),
-			window:  firstOf(a["http.request.header.x-posthog-window-id"]),
-		}
+		c := requests[s.SpanContext().TraceID()]
+		c.traceID = s.SpanContext().TraceID().String()
 		for _, ev := range s.Events() {
 			ea := attrs(ev.Attributes)
 			switch ev.Name {
