@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -105,17 +106,48 @@ func TestTraceContextQuietMapsWithWhatIsKnown(t *testing.T) {
 	}, ignoreTime...)
 }
 
+// The traces and logs exporters of one config share the stage: what waits
+// is queued by the last of them to shut down, before its queue drains.
 func TestTraceContextShutdownLosesNothing(t *testing.T) {
 	h := newHarness(t, withTraceContext(time.Hour))
 	require.NoError(t, h.traces.ConsumeTraces(context.Background(), requestSpan(2)))
 	require.NoError(t, h.traces.ConsumeTraces(context.Background(), requestSpan(4)))
 	assert.Empty(t, h.capture.Events())
 	require.NoError(t, h.traces.Shutdown(context.Background()))
+	assert.Empty(t, h.capture.Events(), "the logs exporter still runs: the engine span still waits")
+	require.NoError(t, h.logs.Shutdown(context.Background()))
 	require.Len(t, h.capture.Events(), 1)
 	assert.Equal(t, "alice", h.capture.Events()[0].Properties["user_id"])
 	metadatatest.AssertEqualExporterPosthogTraceContextSpansWaited(t, h.tel, []metricdata.DataPoint[int64]{
 		sumPoint(1, "wait_outcome", "shutdown"),
 	}, ignoreTime...)
+}
+
+// A request's log record, sent to the logs exporter, waits with the spans
+// the traces exporter holds, and gets the caller from the middleware span.
+func TestTraceContextLogJoinsItsTrace(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		withTraceContext(100 * time.Millisecond)(c)
+		c.Mapping.Logs = []mapping.Rule{{
+			Name: "rate", Event: "rate_limit_exceeded",
+			Conditions: []string{`log.event_name == "rate_limit_exceeded"`},
+			DistinctID: []string{`log.attributes["enduser.id"]`},
+		}}
+	})
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTraceID(pcommon.TraceID{9, 9, 9})
+	lr.SetSpanID(pcommon.SpanID{3})
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Unix(1_700_000_000, 0)))
+	lr.SetEventName("rate_limit_exceeded")
+	require.NoError(t, h.logs.ConsumeLogs(context.Background(), ld))
+	for _, id := range []byte{3, 1, 2} {
+		require.NoError(t, h.traces.ConsumeTraces(context.Background(), requestSpan(id)))
+	}
+	require.Eventually(t, func() bool { return len(h.capture.Events()) == 2 }, 5*time.Second, 10*time.Millisecond)
+	for _, ev := range h.capture.Events() {
+		assert.Equal(t, "alice", ev.DistinctID, "%s: the caller, from the middleware span", ev.Name)
+	}
 }
 
 // Without trace_context nothing waits: the engine event goes at once,

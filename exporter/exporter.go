@@ -187,18 +187,21 @@ func putResult(res *mapping.Result) {
 	resultPool.Put(res)
 }
 
-// toRequest records what the mapping did and encodes its events into a
-// request; nothing of the records is kept.
-func (e *posthogExporter) toRequest(ctx context.Context, res *mapping.Result, mapErr error) (*eventsRequest, error) {
+// toRequest records what the mappings did and encodes their events into
+// one request; nothing of the records is kept.
+func (e *posthogExporter) toRequest(ctx context.Context, mapErr error, results ...*mapping.Result) (*eventsRequest, error) {
 	if mapErr != nil {
 		// error_mode: propagate. Retrying cannot make the rule evaluate.
 		return nil, consumererror.NewPermanent(fmt.Errorf("mapping records to PostHog events: %w", mapErr))
 	}
-	e.mapped(ctx, res)
-	if len(res.Events) == 0 {
-		return newEventsRequest(nil), nil
+	var events []delivery.Event
+	for _, res := range results {
+		e.mapped(ctx, res)
+		if len(res.Events) > 0 {
+			events = e.encoder.Encode(ctx, res.Events, events)
+		}
 	}
-	return newEventsRequest(e.encoder.Encode(ctx, res.Events, nil)), nil
+	return newEventsRequest(events), nil
 }
 
 // mapped records what one mapping call did, and drops its repeated

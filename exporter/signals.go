@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -30,7 +31,11 @@ func NewTraces(ctx context.Context, set exporter.Settings, cfg *Config) (exporte
 	if err != nil {
 		return nil, err
 	}
-	return &tracesExporter{Traces: helper, e: e, waiting: newWaitingTraces(cfg, e.mapper)}, nil
+	t := &tracesExporter{Traces: helper, e: e, waiting: acquireWaiting(cfg, e.mapper)}
+	t.self = &signalExporter{e: e, queue: func(ctx context.Context, r *eventsRequest) error {
+		return helper.ConsumeTraces(context.WithValue(ctx, requestKey{}, r), ptrace.NewTraces())
+	}}
+	return t, nil
 }
 
 // NewLogs returns the logs exporter of cfg.
@@ -52,21 +57,25 @@ func NewLogs(ctx context.Context, set exporter.Settings, cfg *Config) (exporter.
 	if err != nil {
 		return nil, err
 	}
-	return &logsExporter{Logs: helper, e: e}, nil
+	l := &logsExporter{Logs: helper, e: e, waiting: acquireWaiting(cfg, e.mapper)}
+	l.self = &signalExporter{e: e, queue: func(ctx context.Context, r *eventsRequest) error {
+		return helper.ConsumeLogs(context.WithValue(ctx, requestKey{}, r), plog.NewLogs())
+	}}
+	return l, nil
 }
 
 func (e *posthogExporter) convertTraces(ctx context.Context, td ptrace.Traces) (*eventsRequest, error) {
 	res := getResult()
 	defer putResult(res)
 	err := e.mapper.MapTraces(ctx, td, res)
-	return e.toRequest(ctx, res, err)
+	return e.toRequest(ctx, err, res)
 }
 
 func (e *posthogExporter) convertLogs(ctx context.Context, ld plog.Logs) (*eventsRequest, error) {
 	res := getResult()
 	defer putResult(res)
 	err := e.mapper.MapLogs(ctx, ld, res)
-	return e.toRequest(ctx, res, err)
+	return e.toRequest(ctx, err, res)
 }
 
 // The records are mapped in front of exporterhelper rather than in its
@@ -77,31 +86,79 @@ func (e *posthogExporter) convertLogs(ctx context.Context, ld plog.Logs) (*event
 type tracesExporter struct {
 	exporter.Traces
 	e       *posthogExporter
-	waiting *waitingTraces // nil without trace_context
+	waiting *waiting // nil without trace_context
+	self    *signalExporter
 }
 
 func (t *tracesExporter) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	var req *eventsRequest
+	var err error
 	if t.waiting != nil {
-		return t.consumeWaiting(ctx, td)
+		req, err = t.waiting.consumeTraces(ctx, t.e, td)
+	} else {
+		req, err = t.e.convertTraces(ctx, td)
 	}
-	req, err := t.e.convertTraces(ctx, td)
 	if err != nil || req.ItemsCount() == 0 {
 		return err
 	}
 	return t.Traces.ConsumeTraces(context.WithValue(ctx, requestKey{}, req), td)
 }
 
+func (t *tracesExporter) Start(ctx context.Context, host component.Host) error {
+	if err := t.Traces.Start(ctx, host); err != nil {
+		return err
+	}
+	if t.waiting != nil {
+		t.waiting.start(t.self)
+	}
+	return nil
+}
+
+// Shutdown: with trace_context, the last exporter of the config to stop
+// queues what still waits, before exporterhelper drains its queue.
+func (t *tracesExporter) Shutdown(ctx context.Context) error {
+	if t.waiting != nil {
+		t.waiting.shutdown(ctx, t.self)
+	}
+	return t.Traces.Shutdown(ctx)
+}
+
 type logsExporter struct {
 	exporter.Logs
-	e *posthogExporter
+	e       *posthogExporter
+	waiting *waiting // nil without trace_context
+	self    *signalExporter
 }
 
 func (l *logsExporter) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	req, err := l.e.convertLogs(ctx, ld)
+	var req *eventsRequest
+	var err error
+	if l.waiting != nil {
+		req, err = l.waiting.consumeLogs(ctx, l.e, ld)
+	} else {
+		req, err = l.e.convertLogs(ctx, ld)
+	}
 	if err != nil || req.ItemsCount() == 0 {
 		return err
 	}
 	return l.Logs.ConsumeLogs(context.WithValue(ctx, requestKey{}, req), ld)
+}
+
+func (l *logsExporter) Start(ctx context.Context, host component.Host) error {
+	if err := l.Logs.Start(ctx, host); err != nil {
+		return err
+	}
+	if l.waiting != nil {
+		l.waiting.start(l.self)
+	}
+	return nil
+}
+
+func (l *logsExporter) Shutdown(ctx context.Context) error {
+	if l.waiting != nil {
+		l.waiting.shutdown(ctx, l.self)
+	}
+	return l.Logs.Shutdown(ctx)
 }
 
 type requestKey struct{}

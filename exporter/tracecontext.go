@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
@@ -13,102 +13,145 @@ import (
 	"github.com/posthogexporter/posthogexporter/mapping/tracecontext"
 )
 
-// With trace_context, each push goes through the stage (package
-// tracecontext) instead of straight to the mapper: spans that some rule
-// could match wait for the rest of their trace, then are mapped with what
-// they inherit. The stage keeps no clock of its own: the exporter ends the
-// waits that lasted long enough every Tick, and at shutdown maps what still
+// With trace_context, every push goes through the stage (package
+// tracecontext) instead of straight to the mapper: spans and log records
+// that some rule could match wait until their trace goes quiet, then are
+// mapped with what they inherit. The stage keeps no clock of its own: the
+// exporter ends the waits every Tick, and at shutdown maps what still
 // waits, so nothing waiting is lost. Either way the events are queued like
 // any others.
+//
+// The collector makes a traces and a logs exporter of one ID, each started
+// and shut down on its own; a request's log records must wait with its
+// spans, so both share one stage, as otlpreceiver's signals share one
+// server: one waiting per component config.
 
-// waitingTraces is the trace context stage of a traces exporter, and the
-// goroutine that ends its waits.
-type waitingTraces struct {
-	stage    *tracecontext.Stage
-	stop     chan struct{}
-	stopOnce sync.Once
-	done     sync.WaitGroup
+// waiting is the trace context stage that the exporters of one config
+// share, and the goroutine that ends its waits.
+type waiting struct {
+	cfg   *Config
+	stage *tracecontext.Stage
+
+	mu      sync.Mutex
+	refs    int               // exporters made and not shut down
+	started []*signalExporter // exporters started: the first queues what expires
+	stop    chan struct{}
+	done    sync.WaitGroup
 }
 
-func newWaitingTraces(cfg *Config, m *mapping.Mapper) *waitingTraces {
+// signalExporter is what the stage needs of a traces or logs exporter: its
+// half of the exporter, and how to put a request into its queue.
+type signalExporter struct {
+	e     *posthogExporter
+	queue func(context.Context, *eventsRequest) error
+	once  sync.Once // shut down once
+}
+
+var shared = struct {
+	sync.Mutex
+	m map[*Config]*waiting
+}{m: map[*Config]*waiting{}}
+
+// acquireWaiting returns the waiting of cfg, nil without trace_context.
+func acquireWaiting(cfg *Config, m *mapping.Mapper) *waiting {
 	if !cfg.TraceContext.HasValue() {
 		return nil
 	}
-	return &waitingTraces{stage: tracecontext.New(*cfg.TraceContext.Get(), m), stop: make(chan struct{})}
+	shared.Lock()
+	defer shared.Unlock()
+	w := shared.m[cfg]
+	if w == nil {
+		w = &waiting{cfg: cfg, stage: tracecontext.New(*cfg.TraceContext.Get(), m)}
+		shared.m[cfg] = w
+	}
+	w.refs++
+	return w
 }
 
-func (t *tracesExporter) Start(ctx context.Context, host component.Host) error {
-	if err := t.Traces.Start(ctx, host); err != nil {
-		return err
+// start adds a started exporter; the first starts the clock.
+func (w *waiting) start(s *signalExporter) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.started = append(w.started, s)
+	if len(w.started) == 1 && w.stop == nil {
+		w.stop = make(chan struct{})
+		w.done.Go(func() { w.expireEvery(w.stage.Tick(), w.stop) })
 	}
-	if w := t.waiting; w != nil {
-		w.done.Go(func() { t.expireEvery(w.stage.Tick()) })
-	}
-	return nil
 }
 
-// expireEvery queues, every tick, the events of the spans that waited long
-// enough, until Shutdown.
-func (t *tracesExporter) expireEvery(tick time.Duration) {
+// shutdown removes an exporter. The last one stops the clock and queues
+// the events of everything still waiting, before its queue drains.
+func (w *waiting) shutdown(ctx context.Context, s *signalExporter) {
+	s.once.Do(func() {
+		w.mu.Lock()
+		for i, o := range w.started {
+			if o == s {
+				w.started = append(w.started[:i], w.started[i+1:]...)
+				break
+			}
+		}
+		w.refs--
+		last, stop := w.refs == 0, w.stop
+		w.mu.Unlock()
+		if !last {
+			return
+		}
+		shared.Lock()
+		if shared.m[w.cfg] == w {
+			delete(shared.m, w.cfg)
+		}
+		shared.Unlock()
+		if stop != nil {
+			close(stop)
+			w.done.Wait()
+		}
+		w.queueStopped(ctx, s, w.stage.MapRemaining)
+	})
+}
+
+// expireEvery queues, every tick, the events of what waited long enough.
+func (w *waiting) expireEvery(tick time.Duration, stop chan struct{}) {
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
 	for {
 		select {
-		case <-t.waiting.stop:
+		case <-stop:
 			return
 		case <-ticker.C:
-			t.queueStopped(context.Background(), t.waiting.stage.MapExpired)
+			w.mu.Lock()
+			var s *signalExporter
+			if len(w.started) > 0 {
+				s = w.started[0]
+			}
+			w.mu.Unlock()
+			if s != nil {
+				w.queueStopped(context.Background(), s, w.stage.MapExpired)
+			}
 		}
 	}
 }
 
-// Shutdown maps every span still waiting with what is known and queues its
-// events before exporterhelper drains its queue. The collector may call it
-// more than once, and without Start.
-func (t *tracesExporter) Shutdown(ctx context.Context) error {
-	if w := t.waiting; w != nil {
-		w.stopOnce.Do(func() {
-			close(w.stop)
-			w.done.Wait()
-			t.queueStopped(ctx, w.stage.MapRemaining)
-		})
-	}
-	return t.Traces.Shutdown(ctx)
-}
-
-// consumeWaiting maps, through the stage, the spans of td that need not
-// wait and those of earlier pushes that stop waiting now, into one request.
-func (t *tracesExporter) consumeWaiting(ctx context.Context, td ptrace.Traces) error {
-	res := getResult()
-	defer putResult(res)
-	rep, err := t.waiting.stage.MapTraces(ctx, td, res)
-	t.e.recordWaited(ctx, rep)
-	req, err := t.e.toRequest(ctx, res, err)
-	if err != nil || req.ItemsCount() == 0 {
-		return err
-	}
-	return t.Traces.ConsumeTraces(context.WithValue(ctx, requestKey{}, req), td)
-}
-
-// queueStopped queues the events of spans that stopped waiting outside of
-// a push (wait passed, shutdown). No caller waits for the answer: a failure
-// is logged; exporterhelper counts what it refused.
-func (t *tracesExporter) queueStopped(ctx context.Context, mapStopped func(context.Context, *mapping.Result) (tracecontext.Report, error)) {
-	res := getResult()
-	defer putResult(res)
-	rep, err := mapStopped(ctx, res)
-	t.e.recordWaited(ctx, rep)
-	req, err := t.e.toRequest(ctx, res, err)
+// queueStopped maps what stopped waiting outside of a push (wait passed,
+// shutdown) and queues its events, spans' and log records' alike, in s's
+// queue. No caller waits for the answer: a failure is logged;
+// exporterhelper counts what it refused.
+func (w *waiting) queueStopped(ctx context.Context, s *signalExporter, mapStopped func(context.Context, *mapping.Result, *mapping.Result) (tracecontext.Report, error)) {
+	spans, logs := getResult(), getResult()
+	defer putResult(spans)
+	defer putResult(logs)
+	rep, err := mapStopped(ctx, spans, logs)
+	s.e.recordWaited(ctx, rep)
+	req, err := s.e.toRequest(ctx, err, spans, logs)
 	if err == nil && req.ItemsCount() > 0 {
-		err = t.Traces.ConsumeTraces(context.WithValue(ctx, requestKey{}, req), ptrace.NewTraces())
+		err = s.queue(ctx, req)
 	}
 	if err != nil {
-		t.e.warnings.warn("trace_context", "Events of spans that waited for their trace could not be queued.", zap.Error(err))
+		s.e.warnings.warn("trace_context", "Events of records that waited for their trace could not be queued.", zap.Error(err))
 	}
 }
 
-// recordWaited counts the spans that stopped waiting, by how, and the
-// events of spans that inherited from their trace, by rule.
+// recordWaited counts the spans and log records that stopped waiting, by
+// how, and the events of spans that inherited from their trace, by rule.
 func (e *posthogExporter) recordWaited(ctx context.Context, rep tracecontext.Report) {
 	for o, n := range rep.Stopped {
 		e.telemetry.spansWaited(ctx, string(o), n)
@@ -116,4 +159,23 @@ func (e *posthogExporter) recordWaited(ctx context.Context, rep tracecontext.Rep
 	for rule, n := range rep.Inherited {
 		e.telemetry.traceContextEvents(ctx, rule, n)
 	}
+}
+
+// consumeTraces maps, through the stage, the spans of td that need not
+// wait and those that stop waiting now, into one request.
+func (w *waiting) consumeTraces(ctx context.Context, e *posthogExporter, td ptrace.Traces) (*eventsRequest, error) {
+	res := getResult()
+	defer putResult(res)
+	rep, err := w.stage.MapTraces(ctx, td, res)
+	e.recordWaited(ctx, rep)
+	return e.toRequest(ctx, err, res)
+}
+
+// consumeLogs is consumeTraces for log records.
+func (w *waiting) consumeLogs(ctx context.Context, e *posthogExporter, ld plog.Logs) (*eventsRequest, error) {
+	res := getResult()
+	defer putResult(res)
+	rep, err := w.stage.MapLogs(ctx, ld, res)
+	e.recordWaited(ctx, rep)
+	return e.toRequest(ctx, err, res)
 }

@@ -238,39 +238,65 @@ func (m *Mapper) mapSpanEvent(ctx context.Context, rs ptrace.ResourceSpans, ss p
 
 // MapLogs evaluates every log rule against every log record, as MapTraces does for spans.
 func (m *Mapper) MapLogs(ctx context.Context, ld plog.Logs, res *Result) error {
+	return m.MapLogsExcept(ctx, ld, res, nil)
+}
+
+// MapLogsExcept maps as MapLogs does, passing over the log records for
+// which skip (when not nil) returns true: those the trace context stage
+// holds back to map later, with their trace.
+func (m *Mapper) MapLogsExcept(ctx context.Context, ld plog.Logs, res *Result, skip func(plog.LogRecord) bool) error {
 	resetResult(res, m.rules.logIDs, nil)
+	return m.appendLogs(ctx, ld, res, skip)
+}
+
+// AppendLogs maps ld as MapLogs does, adding its events and stats to those
+// res holds from an earlier MapLogs or MapLogsExcept of m.
+func (m *Mapper) AppendLogs(ctx context.Context, ld plog.Logs, res *Result) error {
+	return m.appendLogs(ctx, ld, res, nil)
+}
+
+// HasLogRules reports whether some rule maps log records.
+func (m *Mapper) HasLogRules() bool { return len(m.rules.logs) > 0 }
+
+func (m *Mapper) appendLogs(ctx context.Context, ld plog.Logs, res *Result, skip func(plog.LogRecord) bool) error {
 	if len(m.rules.logs) == 0 {
 		return nil
 	}
 	for _, rl := range ld.ResourceLogs().All() {
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
-				t := lr.Timestamp()
-				if t == 0 {
-					t = lr.ObservedTimestamp()
+				if skip != nil && skip(lr) {
+					continue
 				}
-				rec := record{
-					attributes:         lr.Attributes(),
-					resourceAttributes: rl.Resource().Attributes(),
-					traceID:            lr.TraceID(),
-					spanID:             lr.SpanID(),
-					start:              timeOf(t),
-					end:                timeOf(t),
-					isLog:              true,
-					rl:                 rl,
-					sl:                 sl,
-					lr:                 lr,
-				}
-				tCtx := ottllog.NewTransformContext(rl, sl, lr)
-				err := applyRules(ctx, m, m.rules.logs, m.rules.logAttrs, tCtx, &rec, res.Stats, res)
-				tCtx.Close()
-				if err != nil {
+				if err := m.mapLog(ctx, rl, sl, lr, res); err != nil {
 					return err
 				}
 			}
 		}
 	}
 	return nil
+}
+
+func (m *Mapper) mapLog(ctx context.Context, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, res *Result) error {
+	t := lr.Timestamp()
+	if t == 0 {
+		t = lr.ObservedTimestamp()
+	}
+	rec := record{
+		attributes:         lr.Attributes(),
+		resourceAttributes: rl.Resource().Attributes(),
+		traceID:            lr.TraceID(),
+		spanID:             lr.SpanID(),
+		start:              timeOf(t),
+		end:                timeOf(t),
+		isLog:              true,
+		rl:                 rl,
+		sl:                 sl,
+		lr:                 lr,
+	}
+	tCtx := ottllog.NewTransformContext(rl, sl, lr)
+	defer tCtx.Close()
+	return applyRules(ctx, m, m.rules.logs, m.rules.logAttrs, tCtx, &rec, res.Stats, res)
 }
 
 // anyMayMatch reports whether the prefilter lets some rule's condition be

@@ -195,6 +195,7 @@ func runCase(ctx context.Context, dir, config, exporter string) ([]byte, error) 
 		collect(res)
 		return err
 	}
+	var hadTraces, hadLogs bool
 	for _, f := range inputFiles {
 		p := filepath.Join(dir, f)
 		if !fileExists(p) {
@@ -211,20 +212,30 @@ func runCase(ctx context.Context, dir, config, exporter string) ([]byte, error) 
 		}
 		for _, ld := range t.logs {
 			res := &mapping.Result{}
-			if err := m.MapLogs(ctx, ld, res); err != nil {
+			var err error
+			if stage != nil { // a request's log records join its trace
+				_, err = stage.MapLogs(ctx, ld, res)
+			} else {
+				err = m.MapLogs(ctx, ld, res)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p, err)
 			}
 			collect(res)
 		}
+		hadTraces = hadTraces || len(t.traces) > 0
+		hadLogs = hadLogs || len(t.logs) > 0
 	}
 	if stage != nil {
-		res := &mapping.Result{}
-		rep, err := stage.MapRemaining(ctx, res)
-		if err != nil {
+		spans, logs := &mapping.Result{}, &mapping.Result{}
+		if _, err := stage.MapRemaining(ctx, spans, logs); err != nil {
 			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
-		if len(rep.Stopped) > 0 { // some spans still waited
-			collect(res)
+		if hadTraces {
+			collect(spans)
+		}
+		if hadLogs {
+			collect(logs)
 		}
 	}
 	b, err := json.MarshalIndent(out, "", "  ")

@@ -2,53 +2,77 @@ package tracecontext
 
 import (
 	"context"
+	"errors"
 
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
-// Report is what a call of the stage did besides mapping: the spans that
-// stopped waiting, by how, and the events of spans that inherited at least
-// one attribute, by rule. The exporter turns both into metrics.
+// Report is what a call of the stage did besides mapping: the spans and log
+// records that stopped waiting, by how, and the events of spans that
+// inherited at least one attribute, by rule. The exporter turns both into
+// metrics.
 type Report struct {
 	Stopped   map[Outcome]int64
 	Inherited map[string]int64
 }
 
 // MapTraces maps into res the spans of td that need not wait, and the
-// spans, of this push or earlier ones, that stop waiting now (their trace
-// is complete, or MaxPending overflowed). The spans that wait are copied:
-// td is not kept.
+// spans, of this push or earlier ones, that stop waiting now (MaxPending
+// overflowed, or their trace is past MaxWait). The spans that wait are
+// copied: td is not kept.
 func (s *Stage) MapTraces(ctx context.Context, td ptrace.Traces, res *mapping.Result) (Report, error) {
 	skip, ready := s.Process(td)
 	if err := s.mapper.MapTracesExcept(ctx, td, res, skip); err != nil {
 		return Report{}, err
 	}
-	return s.mapBatch(ctx, ready, res)
+	return s.mapSpans(ctx, ready, res)
 }
 
-// MapExpired maps into res the spans that have waited Wait.
-func (s *Stage) MapExpired(ctx context.Context, res *mapping.Result) (Report, error) {
-	return s.mapAlone(ctx, s.Expire(), res)
-}
-
-// MapRemaining stops the stage and maps into res every span still waiting,
-// with what is known: at shutdown, nothing waiting is lost.
-func (s *Stage) MapRemaining(ctx context.Context, res *mapping.Result) (Report, error) {
-	return s.mapAlone(ctx, s.Stop(), res)
-}
-
-// mapAlone maps b into res, emptied first.
-func (s *Stage) mapAlone(ctx context.Context, b Batch, res *mapping.Result) (Report, error) {
-	if err := s.mapper.MapTraces(ctx, ptrace.NewTraces(), res); err != nil {
+// MapLogs maps into res the log records of ld that need not wait (those
+// without a trace id), and the log records that stop waiting now.
+func (s *Stage) MapLogs(ctx context.Context, ld plog.Logs, res *mapping.Result) (Report, error) {
+	skip, ready := s.ProcessLogs(ld)
+	if err := s.mapper.MapLogsExcept(ctx, ld, res, skip); err != nil {
 		return Report{}, err
 	}
-	return s.mapBatch(ctx, b, res)
+	if ready.Len() == 0 {
+		return Report{}, nil
+	}
+	return Report{Stopped: ready.Stopped}, s.mapper.AppendLogs(ctx, ready.Logs, res)
 }
 
-// mapBatch adds the events of b's spans to res.
-func (s *Stage) mapBatch(ctx context.Context, b Batch, res *mapping.Result) (Report, error) {
+// MapExpired maps the traces that went quiet or passed MaxWait: their spans
+// into spans, their log records into logs (both emptied first).
+func (s *Stage) MapExpired(ctx context.Context, spans, logs *mapping.Result) (Report, error) {
+	return s.mapAlone(ctx, s.Expire(), spans, logs)
+}
+
+// MapRemaining stops the stage and maps every span and log record still
+// waiting, with what is known: at shutdown, nothing waiting is lost.
+func (s *Stage) MapRemaining(ctx context.Context, spans, logs *mapping.Result) (Report, error) {
+	return s.mapAlone(ctx, s.Stop(), spans, logs)
+}
+
+// mapAlone maps b into spans and logs, emptied first.
+func (s *Stage) mapAlone(ctx context.Context, b Batch, spans, logs *mapping.Result) (Report, error) {
+	if err := s.mapper.MapTraces(ctx, ptrace.NewTraces(), spans); err != nil {
+		return Report{}, err
+	}
+	rep, err := s.mapSpans(ctx, b, spans)
+	if err := s.mapper.MapLogs(ctx, plog.NewLogs(), logs); err != nil {
+		return rep, err
+	}
+	if b.Len() > 0 {
+		err = errors.Join(err, s.mapper.AppendLogs(ctx, b.Logs, logs))
+	}
+	return rep, err
+}
+
+// mapSpans adds the events of b's spans to res.
+func (s *Stage) mapSpans(ctx context.Context, b Batch, res *mapping.Result) (Report, error) {
 	rep := Report{Stopped: b.Stopped}
 	if b.Len() == 0 {
 		return rep, nil

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
@@ -47,6 +48,15 @@ var orderRules = map[string]any{
 			"name": "acme-only", "event": "acme_call",
 			"conditions":  []any{`span.attributes["tenant.id"] == "acme" and span.name == "handler"`},
 			"distinct_id": []any{`span.attributes["enduser.id"]`, `"nobody"`},
+		},
+	},
+	// A request's log record, which joins its trace.
+	"logs": []any{
+		map[string]any{
+			"name": "rate", "event": "rate_limit_exceeded",
+			"conditions":  []any{`log.event_name == "rate_limit_exceeded"`},
+			"distinct_id": []any{`log.attributes["enduser.id"]`, `"nobody"`},
+			"properties":  map[string]any{"tenant": `log.attributes["tenant.id"]`},
 		},
 	},
 	// One $feature_flag_called per evaluation: the trace's flags given to
@@ -109,9 +119,18 @@ func (p *pipeline) quiet() {
 }
 func (p *pipeline) stop() { p.mapWith(p.stage.MapRemaining) }
 
-func (p *pipeline) mapWith(f func(context.Context, *mapping.Result) (Report, error)) {
+func (p *pipeline) mapWith(f func(context.Context, *mapping.Result, *mapping.Result) (Report, error)) {
+	var spans, logs mapping.Result
+	_, err := f(context.Background(), &spans, &logs)
+	require.NoError(p.t, err)
+	p.record(&spans)
+	p.record(&logs)
+}
+
+// pushLogs is the exporter's ConsumeLogs.
+func (p *pipeline) pushLogs(ld plog.Logs) {
 	var res mapping.Result
-	_, err := f(context.Background(), &res)
+	_, err := p.stage.MapLogs(context.Background(), ld, &res)
 	require.NoError(p.t, err)
 	p.record(&res)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/posthogexporter/posthogexporter/mapping"
@@ -30,29 +31,51 @@ const (
 	Shutdown Outcome = "shutdown"
 )
 
-// Batch is spans that stopped waiting, ready for mapping, with what they
-// inherited written into their attributes.
+// Batch is spans and log records that stopped waiting, ready for mapping,
+// with what they inherited written into their attributes.
 type Batch struct {
 	// Inherited holds the spans that inherited at least one attribute,
 	// Plain those that found nothing to inherit.
 	Inherited, Plain ptrace.Traces
-	// Stopped counts the spans by how they stopped waiting. Spans of a trace
-	// past MaxWait are mapped as they arrive: they are not counted.
+	// Logs holds the log records.
+	Logs plog.Logs
+	// Stopped counts the spans and log records by how they stopped
+	// waiting. Those of a trace past MaxWait are mapped as they arrive:
+	// they are not counted.
 	Stopped map[Outcome]int64
 }
 
-// Len is the number of spans in b.
+// Len is the number of spans and log records in b.
 func (b Batch) Len() int {
 	if b.Stopped == nil {
 		return 0
 	}
-	return b.Inherited.SpanCount() + b.Plain.SpanCount()
+	return b.Inherited.SpanCount() + b.Plain.SpanCount() + b.Logs.LogRecordCount()
+}
+
+func (b *Batch) init() {
+	if b.Stopped == nil {
+		b.Inherited, b.Plain, b.Logs, b.Stopped = ptrace.NewTraces(), ptrace.NewTraces(), plog.NewLogs(), map[Outcome]int64{}
+	}
+}
+
+// merge moves o into b.
+func (b *Batch) merge(o *Batch) {
+	if o.Len() == 0 {
+		return
+	}
+	b.init()
+	o.Inherited.ResourceSpans().MoveAndAppendTo(b.Inherited.ResourceSpans())
+	o.Plain.ResourceSpans().MoveAndAppendTo(b.Plain.ResourceSpans())
+	o.Logs.ResourceLogs().MoveAndAppendTo(b.Logs.ResourceLogs())
+	for k, n := range o.Stopped {
+		b.Stopped[k] += n
+	}
+	*o = Batch{}
 }
 
 func (b *Batch) add(h *held, o Outcome, inherited bool) {
-	if b.Stopped == nil {
-		b.Inherited, b.Plain, b.Stopped = ptrace.NewTraces(), ptrace.NewTraces(), map[Outcome]int64{}
-	}
+	b.init()
 	if o != "" {
 		b.Stopped[o]++
 	}
@@ -80,9 +103,13 @@ type Stage struct {
 	traces     map[pcommon.TraceID]*trace
 	touched    []touch  // traces by arrival of their spans, for Quiet
 	byFirst    []*trace // traces by their first span, for MaxWait and Overflow
-	pending    int      // spans held
+	pending    int      // spans and log records held
 	remembered int      // spans remembered, held or not
 	stopped    bool
+	// spill is what stopped waiting during a call that cannot return it
+	// (log records overflowed by a push of spans, spans by a push of logs):
+	// the next Expire returns it.
+	spill Batch
 }
 
 // touch is a push that brought spans of t at time at; t is quiet once its
@@ -166,6 +193,7 @@ func (s *Stage) Process(td ptrace.Traces) (skip func(ptrace.Span) bool, ready Ba
 		}
 	}
 	s.overflow(&ready)
+	s.spillLogs(&ready)
 	if taken == nil {
 		return nil, ready
 	}
@@ -187,6 +215,7 @@ func (s *Stage) Expire() Batch {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var b Batch
+	b.merge(&s.spill)
 	for len(s.byFirst) > 0 && now.Sub(s.byFirst[0].first) >= s.cfg.MaxWait {
 		t := s.popFirst()
 		if s.traces[t.id] == t && !t.capped {
@@ -210,6 +239,7 @@ func (s *Stage) Stop() Batch {
 	defer s.mu.Unlock()
 	s.stopped = true
 	var b Batch
+	b.merge(&s.spill)
 	for _, t := range s.traces {
 		s.release(t, Shutdown, &b)
 	}
@@ -224,7 +254,7 @@ func (s *Stage) Stop() Batch {
 func (s *Stage) overflow(b *Batch) {
 	for s.pending > s.cfg.MaxPending && len(s.byFirst) > 0 {
 		t := s.popFirst()
-		if s.traces[t.id] == t && len(t.held) > 0 {
+		if s.traces[t.id] == t && len(t.held)+len(t.heldLogs) > 0 {
 			s.release(t, Overflow, b)
 			t.capped = true
 		}
@@ -259,16 +289,7 @@ func (s *Stage) popTouched() *trace {
 // remember records a span's parent link and listed attributes, and that
 // its trace was touched now.
 func (s *Stage) remember(tid pcommon.TraceID, sid pcommon.SpanID, span ptrace.Span, now time.Time) *trace {
-	t := s.traces[tid]
-	if t == nil {
-		t = &trace{id: tid, nodes: map[pcommon.SpanID]node{}, first: now}
-		s.traces[tid] = t
-		s.byFirst = append(s.byFirst, t)
-	}
-	if !t.last.Equal(now) { // one touch per trace per instant
-		s.touched = append(s.touched, touch{t: t, at: now})
-	}
-	t.last = now
+	t := s.touch(tid, now)
 	n := node{parent: span.ParentSpanID(), start: span.StartTimestamp(), request: mapping.Request(span)}
 	if n.has = s.has(span.Attributes()); n.has != 0 {
 		n.vals = make([]pcommon.Value, len(s.cfg.Attributes))
@@ -284,6 +305,22 @@ func (s *Stage) remember(tid pcommon.TraceID, sid pcommon.SpanID, span ptrace.Sp
 	}
 	t.rememberFlags(span)
 	t.nodes[sid] = n
+	return t
+}
+
+// touch returns the trace of tid, new or not, and records that something of
+// it arrived now.
+func (s *Stage) touch(tid pcommon.TraceID, now time.Time) *trace {
+	t := s.traces[tid]
+	if t == nil {
+		t = &trace{id: tid, nodes: map[pcommon.SpanID]node{}, first: now}
+		s.traces[tid] = t
+		s.byFirst = append(s.byFirst, t)
+	}
+	if !t.last.Equal(now) { // one touch per trace per instant
+		s.touched = append(s.touched, touch{t: t, at: now})
+	}
+	t.last = now
 	return t
 }
 
@@ -314,16 +351,21 @@ func (s *Stage) has(m pcommon.Map) uint64 {
 
 // release ends the wait of every span t holds.
 func (s *Stage) release(t *trace, o Outcome, b *Batch) {
-	if len(t.held) == 0 {
+	if len(t.held)+len(t.heldLogs) == 0 {
 		return
 	}
 	fb := t.fallbacksOf(len(s.cfg.Attributes))
 	for _, h := range t.held {
 		s.finish(t, h, o, fb, b)
 	}
-	s.pending -= len(t.held)
+	for _, h := range t.heldLogs {
+		s.finishLog(t, h, o, fb, b)
+	}
+	s.pending -= len(t.held) + len(t.heldLogs)
 	clear(t.held)
 	t.held = t.held[:0]
+	clear(t.heldLogs)
+	t.heldLogs = t.heldLogs[:0]
 }
 
 // finish gives a span what it inherits from its trace (the listed

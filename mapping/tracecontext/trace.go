@@ -26,6 +26,8 @@ type trace struct {
 	id    pcommon.TraceID
 	nodes map[pcommon.SpanID]node
 	held  []*held
+	// heldLogs are the trace's log records waiting with it.
+	heldLogs []*heldLog
 	// first and last are when its first and latest spans arrived.
 	first, last time.Time
 	// capped: MaxWait passed, or it overflowed; its spans no longer wait.
@@ -48,17 +50,23 @@ func (h *held) span() ptrace.Span {
 // nearest ancestor that has it, else the trace's fallback for it (the
 // value nearest to the root). ok is false when no span has it.
 func (t *trace) resolve(id pcommon.SpanID, i int, fb *fallbacks) (pcommon.Value, bool) {
+	return t.resolveFrom(t.nodes[id].parent, i, fb)
+}
+
+// resolveFrom returns the value for Attributes[i] of span id or its nearest
+// ancestor that has it, else the trace's fallback: what a child of span id
+// inherits.
+func (t *trace) resolveFrom(id pcommon.SpanID, i int, fb *fallbacks) (pcommon.Value, bool) {
 	bit := uint64(1) << i
-	n := t.nodes[id]
-	for hops := 0; !n.parent.IsEmpty() && hops <= len(t.nodes); hops++ {
-		p, ok := t.nodes[n.parent]
+	for hops := 0; !id.IsEmpty() && hops <= len(t.nodes); hops++ {
+		n, ok := t.nodes[id]
 		if !ok {
 			break
 		}
-		if p.has&bit != 0 {
-			return p.vals[i], true
+		if n.has&bit != 0 {
+			return n.vals[i], true
 		}
-		n = p
+		id = n.parent
 	}
 	v := fb.attrs[i]
 	return v, v != (pcommon.Value{})

@@ -326,16 +326,18 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 		}
 	}
 	expectBuiltFromSpans(res, requests, want)
-	request = conventions{} // log records do not join their trace
 	for _, r := range res.Logs {
 		a := logAttrs(r)
 		traceID = r.TraceID().String()
+		request = requests[r.TraceID()] // a log record joins its trace
 		switch {
 		case r.Severity() >= otellog.SeverityError:
 			// A handled exception, logged: $exception, for the service.
+			c := request
+			c.traceID = traceID
 			want["$exception/"+str(a["exception.type"])] = expected{
 				wantEvent:   wantEvent{"$exception", "tl-engine", r.Timestamp(), map[string]any{}},
-				conventions: conventions{traceID: traceID},
+				conventions: c,
 			}
 		case r.EventName() == "rate_limit_exceeded":
 			sum := sha256.Sum256([]byte(str(a["api_key"])))
