@@ -1,6 +1,8 @@
 package tracecontext
 
 import (
+	"bytes"
+	"slices"
 	"sync"
 	"time"
 
@@ -240,7 +242,19 @@ func (s *Stage) Stop() Batch {
 	s.stopped = true
 	var b Batch
 	b.merge(&s.spill)
+	// In the order the traces began, so that the same input gives the same
+	// batch (posthog-rules test compares it).
+	traces := make([]*trace, 0, len(s.traces))
 	for _, t := range s.traces {
+		traces = append(traces, t)
+	}
+	slices.SortFunc(traces, func(a, b *trace) int {
+		if c := a.first.Compare(b.first); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.id[:], b.id[:])
+	})
+	for _, t := range traces {
 		s.release(t, Shutdown, &b)
 	}
 	s.traces = map[pcommon.TraceID]*trace{}
