@@ -27,7 +27,7 @@ type loadGen struct {
 	client  *http.Client
 }
 
-func newLoadGen(endpoint string, senders int) *loadGen {
+func newLoadGen(endpoint string, senders int, endless bool) *loadGen {
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		MaxIdleConns:        senders,
@@ -35,10 +35,14 @@ func newLoadGen(endpoint string, senders int) *loadGen {
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
 	}
+	ids := newIDGen()
+	if endless {
+		ids.withEndlessTraces(endlessTraces)
+	}
 	return &loadGen{
 		url:     endpoint + "/v1/traces",
 		senders: senders,
-		ids:     newIDGen(),
+		ids:     ids,
 		client:  &http.Client{Transport: tr, Timeout: 15 * time.Second},
 	}
 }

@@ -31,7 +31,7 @@
 //	BENCH_MAX_DURATION    steady window of each throughput step      12s
 //	BENCH_MAX_WARMUP      warm-up of each throughput step            3s
 //	BENCH_MAX_BISECT      bisection steps after the ramp             2
-//	BENCH_RUNS            which runs: posthog,tracecontext,filestorage,otlphttp,max   all
+//	BENCH_RUNS            which runs: posthog,tracecontext,tracecontext-endless,filestorage,otlphttp,max   all
 //	BENCH_COLLECTOR_ARGS  extra arguments for every collector        none
 //
 // The runs are the table fixedRuns (runs.go) and the throughput ramp.

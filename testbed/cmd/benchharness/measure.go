@@ -119,7 +119,7 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 // CPU and RSS every second in between: RSS has no counter to difference like
 // CPU time, so its average and peak need readings.
 func sendLoad(ctx context.Context, spec runSpec, col *collector, sk *sink) (st *loadStats, m0, m1 mark, samples []sample) {
-	lg := newLoadGen("http://"+col.httpAddr, senders)
+	lg := newLoadGen("http://"+col.httpAddr, senders, spec.endless)
 	defer lg.close()
 	st = &loadStats{}
 	sendDone := make(chan struct{})

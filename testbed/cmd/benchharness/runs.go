@@ -24,7 +24,10 @@ type runSpec struct {
 	// traceContext keeps tl-engine.yaml's trace_context block; the other
 	// posthog runs remove it (tracecontext.go).
 	traceContext bool
-	args         []string // more collector arguments ("--set=...")
+	// endless spreads the load over a few long-lived traces that never go
+	// quiet: each waits max_wait, the trace_context worst case.
+	endless bool
+	args    []string // more collector arguments ("--set=...")
 
 	rate             int
 	warmup, duration time.Duration
@@ -37,7 +40,8 @@ type runSpec struct {
 // label, the exporter, and what differs (variant, args).
 var fixedRuns = []runSpec{
 	{name: "posthog", label: "1", exporter: expPostHog},
-	{name: "tracecontext", label: "5", exporter: expPostHog, variant: "trace_context (wait 5s)", traceContext: true},
+	{name: "tracecontext", label: "5", exporter: expPostHog, variant: "trace_context", traceContext: true},
+	{name: "tracecontext-endless", label: "6", exporter: expPostHog, variant: "trace_context, traces that never go quiet", traceContext: true, endless: true},
 	{name: "filestorage", label: "4", exporter: expPostHog, variant: "file_storage queue", storage: true},
 	{name: "otlphttp", label: "2", exporter: expOTLPHTTP},
 }
@@ -58,6 +62,9 @@ func (r runSpec) title() string {
 // everything: with trace_context, the last spans wait that long for
 // parents that never come.
 func (r runSpec) drainOK() time.Duration {
+	if r.endless {
+		return drainOK + traceContextMaxWait
+	}
 	if r.traceContext {
 		return drainOK + traceContextWait
 	}

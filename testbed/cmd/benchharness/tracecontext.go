@@ -9,8 +9,12 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// traceContextWait is trace_context's wait in tl-engine.yaml.
-const traceContextWait = 5 * time.Second
+// traceContextWait and traceContextMaxWait are trace_context's wait and
+// max_wait in tl-engine.yaml (the defaults).
+const (
+	traceContextWait    = 7 * time.Second
+	traceContextMaxWait = 30 * time.Second
+)
 
 // withoutTraceContext writes a copy of the collector config at path without
 // the posthog exporter's trace_context block, into dir, and returns its path:
