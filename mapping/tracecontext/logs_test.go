@@ -25,10 +25,11 @@ func rateLimitLog(trace, span byte) plog.Logs {
 	return ld
 }
 
-func eventsNamed(events []string, name string) []string {
+// rateLimitEvents are the rate_limit_exceeded events among events.
+func rateLimitEvents(events []string) []string {
 	var out []string
 	for _, e := range events {
-		if strings.Fields(e)[2] == name {
+		if strings.Fields(e)[2] == "rate_limit_exceeded" {
 			out = append(out, e+" ")
 		}
 	}
@@ -51,9 +52,9 @@ func TestLogRecordsJoinTheirTrace(t *testing.T) {
 		if !logFirst {
 			p.pushLogs(rateLimitLog(1, 3))
 		}
-		assert.Empty(t, eventsNamed(p.events, "rate_limit_exceeded"), "the log record waits with its trace")
+		assert.Empty(t, rateLimitEvents(p.events), "the log record waits with its trace")
 		p.quiet()
-		got := eventsNamed(p.events, "rate_limit_exceeded")
+		got := rateLimitEvents(p.events)
 		require.Len(t, got, 1, "log first: %v", logFirst)
 		assert.Contains(t, got[0], " alice ", "the caller, from the middleware span, a sibling of its span")
 		assert.Contains(t, got[0], " tenant=acme ")
@@ -68,9 +69,9 @@ func TestLogRecordsWithoutTheirTrace(t *testing.T) {
 	p := newPipeline(t, newOrderMapper(t), Config{Wait: 5 * time.Second})
 	p.pushLogs(rateLimitLog(7, 3))
 	p.pushLogs(rateLimitLog(0, 0))
-	require.Len(t, eventsNamed(p.events, "rate_limit_exceeded"), 1, "no trace id: mapped at once")
+	require.Len(t, rateLimitEvents(p.events), 1, "no trace id: mapped at once")
 	p.quiet()
-	got := eventsNamed(p.events, "rate_limit_exceeded")
+	got := rateLimitEvents(p.events)
 	require.Len(t, got, 2)
 	assert.Contains(t, got[1], " nobody ")
 }
