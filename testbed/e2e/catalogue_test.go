@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/http/httptest"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -65,25 +63,7 @@ type expected struct {
 // exception (the unhandled one is recorded on two spans), one per exposure
 // (user-123 evaluates the flag twice).
 func TestCatalogueEndToEnd(t *testing.T) {
-	bin := collectorBin(t)
-	ph := posthogtest.NewServer(posthogtest.WithAPIKey("phc_catalogue"))
-	srv := httptest.NewServer(ph)
-	defer srv.Close()
-
-	grpcPort, httpPort := freePort(t), freePort(t)
-	otlp := fmt.Sprintf("127.0.0.1:%d", httpPort)
-	config, err := filepath.Abs(filepath.Join("..", "..", "testdata", "config", "tl-engine.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := startCollectorWith(t, bin, otlp,
-		[]string{"POSTHOG_API_KEY=phc_catalogue", "POSTHOG_HOST=" + srv.URL},
-		"--config", config,
-		fmt.Sprintf("--set=receivers::otlp::protocols::grpc::endpoint=127.0.0.1:%d", grpcPort),
-		"--set=receivers::otlp::protocols::http::endpoint="+otlp,
-		"--set=processors::batch::timeout=100ms",
-		"--set=service::telemetry::metrics::level=none",
-	)
+	c, otlp, ph := startShipped(t, "tl-engine.yaml", "phc_catalogue", "--set=processors::batch::timeout=100ms")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

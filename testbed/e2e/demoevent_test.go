@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,20 +33,7 @@ var volatile = map[string]bool{"uuid": true, "$trace_id": true, "$span_id": true
 // show as the demo's sample, so that it cannot go stale. Only the volatile
 // values may differ. With -update-demo-event it is rewritten from the run.
 func TestDemoEvent(t *testing.T) {
-	bin := collectorBin(t)
-	ph := posthogtest.NewServer(posthogtest.WithAPIKey("phc_demo"))
-	srv := httptest.NewServer(ph)
-	defer srv.Close()
-	grpcPort, httpPort := freePort(t), freePort(t)
-	otlp := fmt.Sprintf("127.0.0.1:%d", httpPort)
-	config, err := filepath.Abs(filepath.Join("..", "..", "testdata", "config", "demo.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := startCollectorWith(t, bin, otlp,
-		[]string{"POSTHOG_API_KEY=phc_demo", "POSTHOG_HOST=" + srv.URL,
-			"OTLP_HTTP_ENDPOINT=" + otlp, fmt.Sprintf("OTLP_GRPC_ENDPOINT=127.0.0.1:%d", grpcPort)},
-		"--config", config, "--set=service::telemetry::metrics::level=none")
+	c, otlp, ph := startShipped(t, "demo.yaml", "phc_demo")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

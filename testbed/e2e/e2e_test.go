@@ -163,6 +163,30 @@ func (c *collector) stop() {
 	}
 }
 
+// startShipped starts the built collector with testdata/config/<name>,
+// unchanged but for its ports (and args), delivering to a new PostHog
+// stand-in that accepts apiKey. It returns the collector, its OTLP/HTTP
+// address and the stand-in.
+func startShipped(t *testing.T, name, apiKey string, args ...string) (*collector, string, *posthogtest.Server) {
+	t.Helper()
+	bin := collectorBin(t)
+	ph := posthogtest.NewServer(posthogtest.WithAPIKey(apiKey))
+	srv := httptest.NewServer(ph)
+	t.Cleanup(srv.Close)
+	otlp := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	config, err := filepath.Abs(filepath.Join("..", "..", "testdata", "config", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args = append([]string{"--config", config,
+		fmt.Sprintf("--set=receivers::otlp::protocols::grpc::endpoint=127.0.0.1:%d", freePort(t)),
+		"--set=receivers::otlp::protocols::http::endpoint=" + otlp,
+		"--set=service::telemetry::metrics::level=none",
+	}, args...)
+	c := startCollectorWith(t, bin, otlp, []string{"POSTHOG_API_KEY=" + apiKey, "POSTHOG_HOST=" + srv.URL}, args...)
+	return c, otlp, ph
+}
+
 // configTemplate is a complete collector config. Its rules cover spans
 // (server, internal, consumer, client), logs with an event name and logs
 // matched by body, literal and default distinct_ids, both timestamp choices.
