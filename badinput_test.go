@@ -45,6 +45,9 @@ type badCase struct {
 	drop string
 	// check looks at the poisoned event when it arrives.
 	check func(t *testing.T, ev posthogtest.Event)
+	// noID: the poison leaves no distinct_id. A span of a trace then takes
+	// its trace's own (personless); a log record without a trace is dropped.
+	noID bool
 }
 
 const (
@@ -213,6 +216,7 @@ func badCases() []badCase {
 			name:   "NaN distinct_id",
 			poison: func(r badRecord) { r.attrs.PutDouble("user", math.NaN()) },
 			drop:   "missing_distinct_id",
+			noID:   true,
 		},
 		{
 			name:   "-Inf event name",
@@ -228,6 +232,14 @@ func badCases() []badCase {
 			name:   "empty distinct_id",
 			poison: func(r badRecord) { r.attrs.PutStr("user", "") },
 			drop:   "missing_distinct_id",
+			noID:   true,
+		},
+		{
+			// One of PostHog's illegal ids counts as none.
+			name:   "illegal distinct_id",
+			poison: func(r badRecord) { r.attrs.PutStr("user", "undefined") },
+			drop:   "missing_distinct_id",
+			noID:   true,
 		},
 		{
 			// PostHog cuts names to 200 characters, so two long ones could collide.
@@ -390,7 +402,14 @@ func TestBadInput(t *testing.T) {
 					cfg.Mapping.Spans = []mapping.Rule{badInputRule("span", c)}
 					cfg.Mapping.Logs = []mapping.Rule{badInputRule("log", c)}
 				})
+				c := c // this signal's outcome
 				var err error
+				if sig == "span" && c.noID {
+					c.drop, c.check = "", func(t *testing.T, ev posthogtest.Event) {
+						assert.Len(t, ev.DistinctID, 36, "its trace's own id, a UUID")
+						assert.Equal(t, false, ev.Properties["$process_person_profile"])
+					}
+				}
 				if sig == "span" {
 					err = h.traces.ConsumeTraces(context.Background(), badSpans(c))
 				} else {

@@ -303,13 +303,40 @@ func TestOtherClientErrorIsPermanent(t *testing.T) {
 	assert.True(t, consumererror.IsPermanent(err))
 }
 
+// A record without a distinct_id and without a trace (to give it one of
+// its own) is dropped, counted and logged.
 func TestMappingDropsAreCounted(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.Mapping.Spans[0].DistinctID = []string{`span.attributes["nobody"]`} })
-	require.NoError(t, h.traces.ConsumeTraces(context.Background(), serverSpans(2)))
+	td := serverSpans(2)
+	for _, s := range td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().All() {
+		s.SetTraceID(pcommon.TraceID{})
+	}
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), td))
 	assert.Empty(t, h.capture.Requests(), "nothing to send, no request")
 	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(2, "rule", "api")}, ignoreTime...)
 	metadatatest.AssertEqualExporterPosthogEventsDropped(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(2, "rule", "api", "reason", "missing_distinct_id")}, ignoreTime...)
 	assert.NotEmpty(t, h.logged.FilterMessageSnippet("distinct_id").All())
+}
+
+// A value of PostHog's illegal ids counts as none: the chain moves on, and
+// the skip is counted per rule.
+func TestIllegalDistinctIDsAreSkipped(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.Mapping.Spans[0].DistinctID = []string{`span.attributes["app.user"]`, `span.attributes["enduser.id"]`}
+	})
+	td := serverSpans(3)
+	for _, s := range td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().All() {
+		s.Attributes().PutStr("app.user", "undefined") // a JavaScript client's missing user
+	}
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), td))
+	var ids []string
+	for _, ev := range h.capture.Events() {
+		ids = append(ids, ev.DistinctID)
+	}
+	assert.ElementsMatch(t, []string{"user-0", "user-1", "user-2"}, ids, "the chain moved on to enduser.id")
+	metadatatest.AssertEqualExporterPosthogValuesSkipped(t, h.tel, []metricdata.DataPoint[int64]{
+		sumPoint(3, "rule", "api", "reason", "illegal_distinct_id"),
+	}, ignoreTime...)
 }
 
 func TestPropagateFailsPermanently(t *testing.T) {

@@ -220,6 +220,9 @@ func (e *posthogExporter) recordStats(ctx context.Context, stats []mapping.RuleS
 		for reason, n := range s.Dropped {
 			e.telemetry.EventsDropped(ctx, s.Rule, string(reason), n)
 		}
+		for reason, n := range s.Skipped {
+			e.telemetry.valuesSkipped(ctx, s.Rule, string(reason), n)
+		}
 		if s.FirstError != nil && e.mapper.ErrorMode() == ottl.IgnoreError {
 			e.warnings.warn("eval:"+s.Rule, "A rule failed to evaluate; the records it failed on produced no event from it (error_mode: ignore).",
 				zap.String("rule", s.Rule),

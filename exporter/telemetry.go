@@ -51,6 +51,11 @@ func (t *telemetry) EventsDropped(ctx context.Context, rule, reason string, n in
 		metric.WithAttributes(t.exporter, attribute.String("rule", rule), attribute.String("reason", reason)))
 }
 
+func (t *telemetry) valuesSkipped(ctx context.Context, rule, reason string, n int64) {
+	t.tb.ExporterPosthogValuesSkipped.Add(ctx, n,
+		metric.WithAttributes(t.exporter, attribute.String("rule", rule), attribute.String("reason", reason)))
+}
+
 func (t *telemetry) Request(ctx context.Context, outcome string, uncompressed, compressed int64) {
 	t.tb.ExporterPosthogRequests.Add(ctx, 1, metric.WithAttributes(t.exporter, attribute.String("outcome", outcome)))
 	t.tb.ExporterPosthogRequestBytes.Add(ctx, uncompressed, t.uncompressed)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -264,6 +265,14 @@ func (c *compiler[K]) distinctID(r *Rule, out *rule[K]) error {
 			return nil
 		}
 		for i, s := range c.defaults.DistinctID {
+			if err := illegalLiteral(s); err != nil {
+				field := fmt.Sprintf("distinct_id[%d]", i)
+				if !c.failed[field] {
+					c.failed[field] = true
+					c.defaultErrs = append(c.defaultErrs, fmt.Errorf("defaults: %s: %w", field, err))
+				}
+				continue
+			}
 			if e, ok := c.defaultExpr(fmt.Sprintf("distinct_id[%d]", i), s); ok {
 				out.distinctID = append(out.distinctID, e)
 			}
@@ -273,6 +282,10 @@ func (c *compiler[K]) distinctID(r *Rule, out *rule[K]) error {
 	out.ownDistinctID = true
 	var errs []error
 	for i, s := range r.DistinctID {
+		if err := illegalLiteral(s); err != nil {
+			errs = append(errs, fieldErr(fmt.Sprintf("distinct_id[%d]", i), err))
+			continue
+		}
 		e, err := c.parser.ParseValueExpression(s)
 		if err != nil {
 			errs = append(errs, fieldErr(fmt.Sprintf("distinct_id[%d]", i), err))
@@ -281,6 +294,17 @@ func (c *compiler[K]) distinctID(r *Rule, out *rule[K]) error {
 		out.distinctID = append(out.distinctID, e)
 	}
 	return errors.Join(errs...)
+}
+
+// illegalLiteral refuses a literal of PostHog's illegal distinct_ids in a
+// distinct_id chain: every event sent with it would be one user.
+func illegalLiteral(expr string) error {
+	lit, err := strconv.Unquote(strings.TrimSpace(expr))
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(expr), `"`) || !IllegalDistinctID(lit) {
+		return nil
+	}
+	return fmt.Errorf("%q is one of PostHog's illegal distinct_ids: every event sent with it counts as one user in unique users, funnels and retention; "+
+		"remove it: a record of a trace whose chain gives no id gets an id of its trace's own (personless), as PostHog's SDKs give anonymous requests", lit)
 }
 
 // timestamp checks the span rules' choice of start or end time.

@@ -38,6 +38,25 @@ spans:
 			want: []string{`rule "engine-executed" (spans[0])`, "conditions[0]", "invalid syntax"},
 		},
 		{
+			name: "illegal distinct_id literal",
+			cfg: `
+spans:
+  - name: api
+    event: api_request
+    distinct_id: ['span.attributes["enduser.id"]', '"anonymous"']`,
+			want: []string{`rule "api" (spans[0])`, "distinct_id[1]", `"anonymous" is one of PostHog's illegal distinct_ids`, "remove it"},
+		},
+		{
+			name: "illegal distinct_id literal in the defaults",
+			cfg: `
+defaults:
+  distinct_id: ['"null"']
+spans:
+  - name: api
+    event: api_request`,
+			want: []string{"defaults: distinct_id[0]", `"null" is one of PostHog's illegal distinct_ids`},
+		},
+		{
 			name: "unprefixed path, unnamed rule",
 			cfg: `
 spans:

@@ -100,6 +100,11 @@ func (e *Event) appendConventions(buf []byte) []byte {
 		buf = appendHex(buf, e.SpanID[:])
 		buf = append(buf, ',')
 	}
+	if e.InvalidSessionID != "" {
+		buf = append(buf, `"`+InvalidSessionKey+`":`...)
+		buf = AppendString(buf, e.InvalidSessionID)
+		buf = append(buf, ',')
+	}
 	if e.SessionID != "" {
 		buf = append(buf, `"$session_id":`...)
 		buf = AppendString(buf, e.SessionID)

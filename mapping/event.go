@@ -45,6 +45,9 @@ type Event struct {
 	// empty. The mapper leaves them empty when a rule sets those keys itself.
 	SessionID string
 	WindowID  string
+	// InvalidSessionID is a session id that is not a UUIDv7: PostHog would
+	// make no session of it, so it is sent as the plain property session_id.
+	InvalidSessionID string
 
 	// GeoIPDisable sends "$geoip_disable": true, so that PostHog does not
 	// locate the event by the collector's address.
@@ -74,6 +77,11 @@ type Event struct {
 
 	// exception: the uuid is the trace's exception's (exceptionUUID).
 	exception bool
+	// anonymous: the distinct_id is the trace's own id (anonymousID), sent
+	// personless.
+	anonymous bool
+	// skipped are the values the rule read but did not use.
+	skipped skipBits
 }
 
 // Property is one key and its value in an event's properties.

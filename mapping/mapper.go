@@ -89,8 +89,25 @@ type RuleStats struct {
 	Rule    string
 	Matched int64
 	Dropped map[DropReason]int64
+	// Skipped counts values the rule read but did not use, by reason.
+	Skipped map[SkipReason]int64
 	// FirstError is the first OTTL evaluation error of this call, nil if none.
 	FirstError error
+}
+
+func (s *RuleStats) skip(b skipBits) {
+	if b == 0 {
+		return
+	}
+	if s.Skipped == nil {
+		s.Skipped = map[SkipReason]int64{}
+	}
+	if b&skippedIllegalID != 0 {
+		s.Skipped[SkipIllegalDistinctID]++
+	}
+	if b&skippedSession != 0 {
+		s.Skipped[SkipInvalidSessionID]++
+	}
 }
 
 func (s *RuleStats) drop(reason DropReason, err error) {
@@ -350,6 +367,7 @@ func applyRules[K any](ctx context.Context, m *Mapper, rules []*rule[K], ix *att
 		res.Events = append(res.Events, Event{Lib: m.lib.Name, LibVersion: m.lib.Version})
 		ev := &res.Events[len(res.Events)-1]
 		reason, err := r.build(ctx, tCtx, rec, ev, &res.arena)
+		stats.skip(ev.skipped)
 		if reason == "" && ev.exception {
 			reason, err = res.firstException(ev.UUID)
 		}

@@ -30,6 +30,13 @@ const (
 // span.
 const RequestAttribute = "posthogexporter.request"
 
+// reservedPrefix starts the attributes the trace context stage writes.
+const reservedPrefix = "posthogexporter."
+
+// InheritedAttribute lists the attributes the trace context stage gave a
+// log record: they are not part of its identity (its uuid).
+const InheritedAttribute = reservedPrefix + "inherited"
+
 // requestHeaderDistinctID are the attributes of posthog-js's distinct id
 // header, as HTTP server instrumentations record it.
 var requestHeaderDistinctID = []string{"http.request.header.x-posthog-distinct-id", "http.request.header.x_posthog_distinct_id"}

@@ -62,5 +62,9 @@ spans:
 
 	res, err = mapTraces(m, serverSpan(ptrace.SpanKindClient))
 	require.NoError(t, err)
-	assert.Empty(t, res.Events, "a CLIENT span's URL is a call it made: no request, no header identity")
+	require.Len(t, res.Events, 1)
+	assert.Equal(t, AnonymousDistinctID(pcommon.TraceID{1, 2}), res.Events[0].DistinctID, "a CLIENT span's URL is a call it made: no request, no header identity, the trace's own id")
+	for _, p := range res.Events[0].Properties {
+		assert.NotEqual(t, CurrentURLKey, p.Key)
+	}
 }

@@ -242,7 +242,7 @@ func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, are
 	addBuilt(ev, arena, requestProperties(rec, r.spanFlags(rec, extra)))
 	r.conventions(rec, ev)
 
-	ev.PersonProfiles = r.personProfiles
+	ev.PersonProfiles = r.personProfiles && !ev.anonymous
 	var err error
 	if ev.Groups, err = evalNamed(ctx, tCtx, r.groups, arena, true); err != nil {
 		return DropEvaluationError, err
@@ -290,28 +290,41 @@ func (r *rule[K]) eventName(ctx context.Context, tCtx K, ev *Event) (DropReason,
 	return "", nil
 }
 
-// distinctIDOf sets the event's distinct_id from the first non-empty value
-// of the rule's chain, or of the built-in one.
+// distinctIDOf sets the event's distinct_id from the first value of the
+// rule's chain, or of the built-in one, that is neither empty nor one of
+// PostHog's illegal ids; else the request's posthog-js id; else, for a
+// record of a trace, an id of the trace's own (personless), so that
+// anonymous requests are not one user.
 func (r *rule[K]) distinctIDOf(ctx context.Context, tCtx K, rec *record, ev *Event) (DropReason, error) {
 	if r.builtinDistinctID {
-		ev.DistinctID = rec.firstString(distinctIDAttributes)
+		ev.DistinctID = r.legal(ev, rec.firstString(distinctIDAttributes))
 	}
 	for _, e := range r.distinctID {
 		v, err := e.Eval(ctx, tCtx)
 		if err != nil {
 			return DropEvaluationError, err
 		}
-		if id, ok := stringify(v); ok && id != "" {
+		if id, ok := stringify(v); ok && r.legal(ev, id) != "" {
 			ev.DistinctID = id
 			break
 		}
 	}
 	if ev.DistinctID == "" {
-		// The trace's fallback identity: posthog-js's distinct id header on
-		// the request.
-		ev.DistinctID = rec.request(requestDistinctID)
+		ev.DistinctID = r.legal(ev, rec.request(requestDistinctID))
+	}
+	if ev.DistinctID == "" && !rec.traceID.IsEmpty() && !r.groupIdentify {
+		ev.DistinctID, ev.anonymous = AnonymousDistinctID(rec.traceID), true
 	}
 	return checkDistinctID(ev.DistinctID)
+}
+
+// legal returns id, or "" when it is one of PostHog's illegal ids (counted).
+func (r *rule[K]) legal(ev *Event, id string) string {
+	if id != "" && IllegalDistinctID(id) {
+		ev.skipped |= skippedIllegalID
+		return ""
+	}
+	return id
 }
 
 func checkDistinctID(id string) (DropReason, error) {
@@ -337,7 +350,12 @@ func (r *rule[K]) propertiesOf(ctx context.Context, tCtx K, rec *record, ev *Eve
 			}
 			if p.asString {
 				if s, ok := stringify(v); ok && s != "" {
-					*arena = append(*arena, Property{Key: p.key, Value: s})
+					key := p.key
+					if key == SessionIDKey && !validSessionID(s) {
+						key = InvalidSessionKey
+						ev.skipped |= skippedSession
+					}
+					*arena = append(*arena, Property{Key: key, Value: s})
 				}
 				continue
 			}
@@ -371,6 +389,13 @@ func (r *rule[K]) conventions(rec *record, ev *Event) {
 	if r.builtinSession {
 		if ev.SessionID = rec.firstString(sessionIDAttributes); ev.SessionID == "" {
 			ev.SessionID = rec.request(SessionIDKey)
+		}
+		if ev.SessionID != "" && !validSessionID(ev.SessionID) {
+			if !hasProperty(ev.Properties, InvalidSessionKey) {
+				ev.InvalidSessionID = ev.SessionID
+			}
+			ev.SessionID = ""
+			ev.skipped |= skippedSession
 		}
 	}
 	if r.builtinWindow {

@@ -49,7 +49,7 @@ span_events:
   - name: exception
     event: $exception
     conditions: ['spanevent.name == "exception"']
-    distinct_id: ['span.attributes["enduser.id"]', '"anonymous"']
+    distinct_id: ['span.attributes["enduser.id"]']
 `)
 	sm := m.SpanMatcher([]string{"enduser.id"})
 	s := ptrace.NewSpan()

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"math"
+	"strings"
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -122,7 +123,7 @@ func logIdentity(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, out
 	d.bytes(tid[:])
 	d.bytes(sid[:])
 	d.value(lr.Body(), 0)
-	d.mapValue(lr.Attributes())
+	d.ownAttributes(lr.Attributes())
 	d.mapValue(rl.Resource().Attributes())
 	d.string(sl.Scope().Name())
 	d.string(sl.Scope().Version())
@@ -166,6 +167,42 @@ const maxDigestDepth = 32
 const maxPooledDigest = 64 << 10
 
 func (d *digest) mapValue(m pcommon.Map) { d.mapDepth(m, 0) }
+
+// ownAttributes digests the attributes a log record was sent with: what the
+// trace context stage gave it (the keys InheritedAttribute lists, and the
+// stage's own posthogexporter.* keys) is left out, so that its uuid does
+// not depend on what of its trace had arrived.
+func (d *digest) ownAttributes(m pcommon.Map) {
+	inherited, ok := m.Get(InheritedAttribute)
+	if !ok || inherited.Type() != pcommon.ValueTypeSlice {
+		d.mapValue(m)
+		return
+	}
+	skip := func(k string) bool {
+		if strings.HasPrefix(k, reservedPrefix) {
+			return true
+		}
+		for _, v := range inherited.Slice().All() {
+			if v.Str() == k {
+				return true
+			}
+		}
+		return false
+	}
+	n := 0
+	for k := range m.All() {
+		if !skip(k) {
+			n++
+		}
+	}
+	d.uint(uint64(n))
+	for k, v := range m.All() {
+		if !skip(k) {
+			d.string(k)
+			d.value(v, 1)
+		}
+	}
+}
 
 func (d *digest) mapDepth(m pcommon.Map, depth int) {
 	d.uint(uint64(m.Len()))

@@ -132,9 +132,8 @@ spans:
   - name: parse
     event: x
     conditions: ['ParseJSON(span.attributes["payload"])["ok"] == true']
-  - name: no-user
-    event: x
-    distinct_id: ['span.attributes["nobody"]']
+  - name: no-name
+    event_expression: span.attributes["nobody"]
 logs:
   - name: log-rule
     event: y
@@ -205,9 +204,9 @@ func TestExplainJSONContract(t *testing.T) {
 	assert.Equal(t, map[string]any{"condition": 0.0, "term": `ParseJSON(span.attributes["payload"])["ok"] == true`}, p["failed"])
 	assert.Contains(t, p["error"], "invalid character")
 
-	d := byName["no-user"]
+	d := byName["no-name"]
 	assert.Equal(t, true, d["matched"])
-	assert.Equal(t, "missing_distinct_id", d["dropped"])
+	assert.Equal(t, "missing_event_name", d["dropped"])
 	assert.Equal(t, []any{}, d["events"])
 	assert.Nil(t, d["failed"])
 }
@@ -245,7 +244,7 @@ func TestExplainText(t *testing.T) {
 	assert.Regexp(t, `checkout\s+match\s+\{"uuid":"[0-9a-f-]{36}","event":"checkout","distinct_id":"u1",`, lines[0])
 	assert.Regexp(t, `slow-checkout\s+no\s+conditions\[1\]: Milliseconds\(span.end_time - span.start_time\) > 1000 is false$`, lines[1])
 	assert.Regexp(t, `parse\s+error\s+conditions\[0\]: ParseJSON\(span.attributes\["payload"\]\)\["ok"\] == true: .*invalid character`, lines[3])
-	assert.Regexp(t, `no-user\s+dropped\s+dropped: missing_distinct_id$`, lines[4])
+	assert.Regexp(t, `no-name\s+dropped\s+dropped: missing_event_name$`, lines[4])
 
 	// --only-matched and --rule filter the lines.
 	code, out, _ = runCmd(t, "explain", "--config", rules, in, "--only-matched")

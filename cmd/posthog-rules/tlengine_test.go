@@ -125,7 +125,7 @@ func writeTLEngineFixtures(t *testing.T, onlyNew bool) {
 			return s.Name() == "engine.execute" && s.Status().Code() == ptrace.StatusCodeError
 		},
 		"engine_queued": func(s ptrace.Span) bool { return s.Kind() == ptrace.SpanKindProducer },
-		// The anonymous request: distinct_id falls back to "anonymous".
+		// The anonymous request: distinct_id is an id of its trace's own.
 		"api_request": func(s ptrace.Span) bool {
 			return s.Kind() == ptrace.SpanKindServer && str(s.Attributes(), "url.path") == "/api/v1/status"
 		},

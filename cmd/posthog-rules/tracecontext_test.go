@@ -11,6 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
 // middlewareConfig is a collector config whose rules read enduser.id, which
@@ -24,7 +27,7 @@ exporters:
       - name: api-request
         event: api_request
         conditions: ['span.kind == SPAN_KIND_SERVER']
-        distinct_id: ['span.attributes["enduser.id"]', '"anonymous"']
+        distinct_id: ['span.attributes["enduser.id"]']
       - name: engine-executed
         event: engine_executed
         conditions: ['span.name == "engine.execute"']
@@ -85,7 +88,8 @@ func TestExplainTraceContext(t *testing.T) {
 		inherited    any
 	}{
 		{name: "with trace_context", traceContext: true, user: "alice", distinctID: "alice", inherited: map[string]any{"enduser.id": "alice"}},
-		{name: "without", traceContext: false, user: nil, distinctID: "anonymous", inherited: nil},
+		// Without it the request is anonymous: an id of its trace's own.
+		{name: "without", traceContext: false, user: nil, distinctID: mapping.AnonymousDistinctID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}), inherited: nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -162,7 +166,7 @@ func TestTestTraceContext(t *testing.T) {
 	writeFile(t, dir, configFile, strings.Replace(string(cfgText), "trace_context: {attributes: [enduser.id, tenant.id]}", "", 1))
 	code, out, _ = runCmd(t, "test", dir)
 	assert.Equal(t, 1, code)
-	assert.Contains(t, out, `"anonymous"`)
+	assert.Contains(t, out, mapping.AnonymousDistinctID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}), "no user: the trace's own id")
 }
 
 // TestLiveTraceContext: in live mode with trace_context, the engine span,

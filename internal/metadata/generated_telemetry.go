@@ -33,6 +33,7 @@ type TelemetryBuilder struct {
 	ExporterPosthogRequests                metric.Int64Counter
 	ExporterPosthogTraceContextEvents      metric.Int64Counter
 	ExporterPosthogTraceContextSpansWaited metric.Int64Counter
+	ExporterPosthogValuesSkipped           metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -104,6 +105,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_exporter_posthog_trace_context_spans_waited",
 		metric.WithDescription("Spans held for the rest of their trace (trace_context), by how they stopped waiting: quiet (no span of the trace arrived for wait), max_wait (max_wait passed since its first span), overflow (max_pending, or too many spans remembered), shutdown. [Development]"),
 		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPosthogValuesSkipped, err = builder.meter.Int64Counter(
+		"otelcol_exporter_posthog_values_skipped",
+		metric.WithDescription("Values a rule read but did not send as they were, by rule and reason: illegal_distinct_id (one of PostHog's illegal ids, such as anonymous or null: the distinct_id chain moved on), invalid_session_id (not a UUIDv7: sent as session_id instead of $session_id). [Development]"),
+		metric.WithUnit("{value}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -132,3 +132,19 @@ func AssertEqualExporterPosthogTraceContextSpansWaited(t *testing.T, tt *compone
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
+
+func AssertEqualExporterPosthogValuesSkipped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_exporter_posthog_values_skipped",
+		Description: "Values a rule read but did not send as they were, by rule and reason: illegal_distinct_id (one of PostHog's illegal ids, such as anonymous or null: the distinct_id chain moved on), invalid_session_id (not a UUIDv7: sent as session_id instead of $session_id). [Development]",
+		Unit:        "{value}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_exporter_posthog_values_skipped")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}

@@ -26,6 +26,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ExporterPosthogRequests.Add(context.Background(), 1)
 	tb.ExporterPosthogTraceContextEvents.Add(context.Background(), 1)
 	tb.ExporterPosthogTraceContextSpansWaited.Add(context.Background(), 1)
+	tb.ExporterPosthogValuesSkipped.Add(context.Background(), 1)
 	AssertEqualExporterPosthogEventsDropped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -45,6 +46,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPosthogTraceContextSpansWaited(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterPosthogValuesSkipped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

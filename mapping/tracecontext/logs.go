@@ -71,12 +71,14 @@ func (s *Stage) ProcessLogs(ld plog.Logs) (skip func(plog.LogRecord) bool, ready
 // it to b.
 func (s *Stage) finishLog(t *trace, h *heldLog, o Outcome, fb *fallbacks, b *Batch) {
 	attrs := h.record().Attributes()
+	inherited := attrs.PutEmptySlice(mapping.InheritedAttribute) // its uuid leaves these out
 	for i, k := range s.cfg.Attributes {
 		if _, ok := attrs.Get(k); ok {
 			continue
 		}
 		if v, ok := t.resolveFrom(h.spanID, i, fb); ok {
 			v.CopyTo(attrs.PutEmpty(k))
+			inherited.AppendEmpty().SetStr(k)
 		}
 	}
 	mapping.PutRequest(attrs, t.request(h.spanID, fb))

@@ -28,7 +28,7 @@ var orderRules = map[string]any{
 		map[string]any{
 			"name": "api", "event": "api_request",
 			"conditions":  []any{`span.kind == SPAN_KIND_SERVER`},
-			"distinct_id": []any{`span.attributes["enduser.id"]`, `"anonymous"`},
+			"distinct_id": []any{`span.attributes["enduser.id"]`},
 			"properties":  map[string]any{"tenant": `span.attributes["tenant.id"]`},
 		},
 		map[string]any{
@@ -65,7 +65,7 @@ var orderRules = map[string]any{
 		map[string]any{
 			"name": "flag", "event": "$feature_flag_called",
 			"conditions":  []any{`spanevent.name == "feature_flag.evaluation"`},
-			"distinct_id": []any{`span.attributes["enduser.id"]`, `"anonymous"`},
+			"distinct_id": []any{`span.attributes["enduser.id"]`},
 		},
 	},
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	otellog "go.opentelemetry.io/otel/log"
@@ -18,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/posthogexporter/posthogexporter/internal/posthogtest"
+	"github.com/posthogexporter/posthogexporter/mapping"
 	"github.com/posthogexporter/posthogexporter/testbed/demotelemetry"
 )
 
@@ -263,7 +265,7 @@ func expectCatalogue(res *demotelemetry.Result) map[string]expected {
 			add(id, wantEvent{"engine_queued", "engine-" + str(a["engine.id"]), s.EndTime(),
 				map[string]any{"engine_id": a["engine.id"], "queue_name": "engines", "priority": a["engine.priority"], "user_id": a["enduser.id"], "tenant": a["tenant.id"]}})
 		case s.SpanKind() == trace.SpanKindServer:
-			user := "anonymous"
+			user := mapping.AnonymousDistinctID(pcommon.TraceID(s.SpanContext().TraceID()))
 			if u := a["enduser.id"]; u != nil {
 				user = str(u)
 			} else if h, ok := a["http.request.header.x-posthog-distinct-id"].([]string); ok {

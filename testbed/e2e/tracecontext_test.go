@@ -47,11 +47,11 @@ exporters:
       - name: api
         event: api_request
         conditions: ['span.kind == SPAN_KIND_SERVER']
-        distinct_id: ['span.attributes["enduser.id"]', '"anonymous"']
+        distinct_id: ['span.attributes["enduser.id"]']
       - name: work
         event: work_done
         conditions: ['span.name == "work"']
-        distinct_id: ['span.attributes["enduser.id"]', '"anonymous"']
+        distinct_id: ['span.attributes["enduser.id"]']
 service:
   pipelines:
     traces:
