@@ -2,9 +2,12 @@ package mapping
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/posthogexporter/posthogexporter/mapping/internal/featureflag"
 	"github.com/posthogexporter/posthogexporter/mapping/internal/stacktrace"
@@ -24,8 +27,13 @@ const (
 const (
 	ExceptionListKey        = "$exception_list"
 	ExceptionFingerprintKey = "$exception_fingerprint"
+	ExceptionLevelKey       = "$exception_level"
+	ResponseStatusCodeKey   = "$response_status_code"
 	FeatureFlagKey          = "$feature_flag"
 	FeatureFlagResponseKey  = "$feature_flag_response"
+	FeatureFlagReasonKey    = "$feature_flag_reason"
+	FeatureFlagVersionKey   = "$feature_flag_version"
+	ActiveFeatureFlagsKey   = "$active_feature_flags"
 )
 
 // OpenTelemetry's exception attributes, on a span event named "exception"
@@ -83,7 +91,30 @@ func flagProperties(e *featureflag.Evaluation, out []Property) []Property {
 			Property{Key: FeatureFlagResponseKey, Value: e.Response},
 			Property{Key: featureflag.FeatureProperty(e.Key), Value: e.Response})
 	}
+	if e.Reason != "" {
+		out = append(out, Property{Key: FeatureFlagReasonKey, Value: e.Reason})
+	}
+	if e.Version != "" {
+		out = append(out, Property{Key: FeatureFlagVersionKey, Value: e.Version})
+	}
 	return out
+}
+
+// activeFlags adds $active_feature_flags, the keys of the $feature/<key>
+// properties among out whose response is active, as PostHog's SDKs send
+// it with the flags a user saw.
+func activeFlags(out []Property) []Property {
+	var active []string
+	for _, p := range out {
+		if key, ok := strings.CutPrefix(p.Key, featureflag.FeaturePrefix); ok && featureflag.Active(p.Value) {
+			active = append(active, key)
+		}
+	}
+	if len(active) == 0 {
+		return out
+	}
+	slices.Sort(active)
+	return append(out, Property{Key: ActiveFeatureFlagsKey, Value: active})
 }
 
 // spanFlags adds, for an event built from a span or one of its events, the
@@ -128,7 +159,15 @@ func (r *rule[K]) spanFlags(rec *record, out []Property) []Property {
 // exception holds an $exception's OpenTelemetry attributes.
 type exception struct {
 	typ, message, stack string
-	escaped             bool
+	// escaped: the exception left the code that recorded it (handled:
+	// false): exception.escaped, or the span that recorded it ended with
+	// status ERROR (the error ended the request).
+	escaped bool
+	// level is $exception_level: the log record's severity, "error" for a
+	// span's exception.
+	level string
+	// status is the request's response status code, 0 when unknown.
+	status int64
 }
 
 // readException reads the exception.* attributes of the record. A log
@@ -147,10 +186,50 @@ func readException(rec *record) exception {
 	if v, ok := rec.attributes.Get(attrExceptionEscaped); ok {
 		x.escaped = v.Type() == pcommon.ValueTypeBool && v.Bool() || v.Type() == pcommon.ValueTypeStr && strings.EqualFold(v.Str(), "true")
 	}
+	if rec.isSpanEvent && rec.span.Status().Code() == ptrace.StatusCodeError {
+		x.escaped = true
+	}
 	if x.message == "" && rec.isLog {
 		x.message, _ = valueString(rec.lr.Body())
 	}
+	x.level = "error"
+	if rec.isLog {
+		x.level = severityLevel(rec.lr.SeverityNumber())
+	}
+	x.status = responseStatus(rec)
 	return x
+}
+
+// severityLevel is PostHog's $exception_level for a log record's severity:
+// posthog-python's levels (fatal, error, warning, info, debug); error when
+// the record has no severity.
+func severityLevel(n plog.SeverityNumber) string {
+	switch {
+	case n >= plog.SeverityNumberFatal:
+		return "fatal"
+	case n >= plog.SeverityNumberError || n == plog.SeverityNumberUnspecified:
+		return "error"
+	case n >= plog.SeverityNumberWarn:
+		return "warning"
+	case n >= plog.SeverityNumberInfo:
+		return "info"
+	}
+	return "debug"
+}
+
+// responseStatus is the status code of the request the exception happened
+// in, as posthog-node sends it: its SERVER span's, or (trace_context) the
+// trace's request's.
+func responseStatus(rec *record) int64 {
+	s := rec.request(requestStatusCode)
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // exceptionProperties are the built properties of an $exception event:
@@ -160,7 +239,11 @@ func readException(rec *record) exception {
 // fingerprint of the type alone would make one issue of every such error.
 func exceptionProperties(x *exception, out []Property) []Property {
 	items := stacktrace.BuildExceptionList(x.typ, x.message, x.stack, x.escaped)
-	out = append(out, Property{Key: ExceptionListKey, Value: stacktrace.WireList(items)})
+	out = append(out, Property{Key: ExceptionListKey, Value: stacktrace.WireList(items)},
+		Property{Key: ExceptionLevelKey, Value: x.level})
+	if x.status != 0 {
+		out = append(out, Property{Key: ResponseStatusCodeKey, Value: x.status})
+	}
 	if strings.TrimSpace(x.stack) == "" {
 		return out
 	}

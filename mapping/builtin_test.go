@@ -223,3 +223,84 @@ span_events:
 		assert.Equal(t, "span", props["$feature/own"], "%s: the span's own evaluation wins", ev.Name)
 	}
 }
+
+func propsOf(ev *Event) map[string]any {
+	out := map[string]any{}
+	for _, p := range ev.Properties {
+		out[p.Key] = p.Any()
+	}
+	return out
+}
+
+// A boolean flag is exposed as a JSON boolean, not as OpenFeature's "on"
+// variant, which PostHog's experiments would read as a variant; the
+// evaluation's reason and version go along, as PostHog's SDKs send them.
+// The request's events carry $active_feature_flags.
+func TestBooleanFlagExposure(t *testing.T) {
+	m := newTestMapper(t, `
+spans:
+  - {name: request, event: request, distinct_id: ['"u"']}
+span_events:
+  - event: $feature_flag_called
+    conditions: ['spanevent.name == "feature_flag.evaluation"']
+`)
+	td, spans := newSpans()
+	s := spans.AppendEmpty()
+	s.SetTraceID(pcommon.TraceID{1})
+	for _, f := range []struct {
+		key     string
+		variant string
+		value   any
+	}{{"dark-mode", "on", true}, {"beta", "off", false}, {"checkout", "test", "test"}} {
+		e := s.Events().AppendEmpty()
+		e.SetName("feature_flag.evaluation")
+		e.Attributes().PutStr("feature_flag.key", f.key)
+		e.Attributes().PutStr("feature_flag.result.variant", f.variant)
+		require.NoError(t, e.Attributes().PutEmpty("feature_flag.result.value").FromRaw(f.value))
+		e.Attributes().PutStr("feature_flag.result.reason", "TARGETING_MATCH")
+		e.Attributes().PutStr("feature_flag.version", "7")
+		e.Attributes().PutStr("feature_flag.context.id", "user-1")
+	}
+	res, err := mapTraces(m, td)
+	require.NoError(t, err)
+	require.Len(t, res.Events, 4)
+	request := propsOf(&res.Events[0])
+	assert.Equal(t, true, request["$feature/dark-mode"])
+	assert.Equal(t, false, request["$feature/beta"])
+	assert.Equal(t, []string{"checkout", "dark-mode"}, request[ActiveFeatureFlagsKey], "false is not active")
+	exposure := propsOf(&res.Events[1])
+	assert.Equal(t, true, exposure[FeatureFlagResponseKey], "a JSON boolean")
+	assert.Equal(t, "TARGETING_MATCH", exposure[FeatureFlagReasonKey])
+	assert.Equal(t, "7", exposure[FeatureFlagVersionKey])
+	assert.Equal(t, "user-1", res.Events[1].DistinctID, "the evaluation's targeting key")
+	assert.Equal(t, "test", propsOf(&res.Events[3])[FeatureFlagResponseKey], "a variant stays a variant")
+}
+
+// An exception recorded on a span that ended with status ERROR ended the
+// request: unhandled, at level error, with the request's status code, as
+// posthog-node's Express error handler sends it. A handled error log keeps
+// its severity as the level.
+func TestExceptionUnhandledOnErrorSpan(t *testing.T) {
+	m := newTestMapper(t, exceptionRules)
+	td, spans := newSpans()
+	exceptionSpan(spans, 1, 1, 1_000)
+	s := spans.At(0)
+	s.Events().At(0).Attributes().Remove("exception.escaped") // deprecated, often absent
+	s.SetKind(ptrace.SpanKindServer)
+	s.Status().SetCode(ptrace.StatusCodeError)
+	s.Attributes().PutInt("http.response.status_code", 500)
+	res, err := mapTraces(m, td)
+	require.NoError(t, err)
+	require.Len(t, res.Events, 1)
+	p := propsOf(&res.Events[0])
+	list := p[ExceptionListKey].([]any)
+	assert.Equal(t, false, list[0].(map[string]any)["mechanism"].(map[string]any)["handled"])
+	assert.Equal(t, "error", p[ExceptionLevelKey])
+	assert.Equal(t, int64(500), p[ResponseStatusCodeKey])
+
+	s.Status().SetCode(ptrace.StatusCodeUnset)
+	res, err = mapTraces(m, td)
+	require.NoError(t, err)
+	list = propsOf(&res.Events[0])[ExceptionListKey].([]any)
+	assert.Equal(t, true, list[0].(map[string]any)["mechanism"].(map[string]any)["handled"], "neither escaped nor ERROR: handled")
+}

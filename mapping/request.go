@@ -20,6 +20,9 @@ const (
 	// requestDistinctID is the posthog-js distinct id header: the trace's
 	// fallback identity, not a property.
 	requestDistinctID = "distinct_id"
+	// requestStatusCode is the response's status code: a property of
+	// $exception events only, as posthog-node sends it.
+	requestStatusCode = "status_code"
 )
 
 // RequestAttribute is the span attribute the trace context stage gives a
@@ -65,7 +68,7 @@ func Request(span ptrace.Span) map[string]string {
 }
 
 // requestKeys are the keys of a request context.
-var requestKeys = []string{SessionIDKey, WindowIDKey, CurrentURLKey, RequestPathKey, RequestMethodKey, UserAgentKey, IPKey, requestDistinctID}
+var requestKeys = []string{SessionIDKey, WindowIDKey, CurrentURLKey, RequestPathKey, RequestMethodKey, UserAgentKey, IPKey, requestDistinctID, requestStatusCode}
 
 // serverRequest reads one key of the request context of a SERVER span's
 // attributes.
@@ -87,6 +90,10 @@ func serverRequest(attrs pcommon.Map, key string) string {
 		return firstString(attrs, []string{"client.address"})
 	case requestDistinctID:
 		return firstString(attrs, requestHeaderDistinctID)
+	case requestStatusCode:
+		if v, ok := attrs.Get("http.response.status_code"); ok {
+			return v.AsString()
+		}
 	}
 	return ""
 }

@@ -239,7 +239,7 @@ func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, are
 	if err := r.propertiesOf(ctx, tCtx, rec, ev, arena); err != nil {
 		return DropEvaluationError, err
 	}
-	addBuilt(ev, arena, requestProperties(rec, r.spanFlags(rec, extra)))
+	addBuilt(ev, arena, activeFlags(requestProperties(rec, r.spanFlags(rec, extra))))
 	r.conventions(rec, ev)
 
 	ev.PersonProfiles = r.personProfiles && !ev.anonymous

@@ -369,6 +369,7 @@ func (s *Stage) release(t *trace, o Outcome, b *Batch) {
 		return
 	}
 	fb := t.fallbacksOf(len(s.cfg.Attributes))
+	markUnhandled(t.held)
 	for _, h := range t.held {
 		s.finish(t, h, o, fb, b)
 	}

@@ -20,10 +20,18 @@ func TestRead(t *testing.T) {
 			attrs: map[string]any{
 				"feature_flag.key": "new-checkout", "feature_flag.result.variant": "test",
 				"feature_flag.result.value": true, "feature_flag.provider.name": "posthog",
-				"feature_flag.context.id": "user-42",
+				"feature_flag.context.id": "user-42", "feature_flag.result.reason": "TARGETING_MATCH", "feature_flag.version": "3",
 			},
-			want: Evaluation{Key: "new-checkout", Response: "test", Provider: "posthog", ContextID: "user-42"},
+			// A boolean value wins over the variant: a boolean flag's exposure
+			// is a JSON boolean, not a variant's name.
+			want: Evaluation{Key: "new-checkout", Response: true, Provider: "posthog", ContextID: "user-42", Reason: "TARGETING_MATCH", Version: "3"},
 			ok:   true,
+		},
+		{
+			name:  "a string value: the variant",
+			attrs: map[string]any{"feature_flag.key": "f", "feature_flag.result.variant": "test", "feature_flag.result.value": "blue"},
+			want:  Evaluation{Key: "f", Response: "test"},
+			ok:    true,
 		},
 		{
 			name:  "older variant and provider attributes",

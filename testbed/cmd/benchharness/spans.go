@@ -187,6 +187,11 @@ func (b *batch) stamp(ids *idGen, now time.Time) {
 	for i, s := range b.spans {
 		end := now.Add(-time.Duration(i) * 50 * time.Microsecond)
 		s.SetTraceID(traces[b.slots[i]])
+		if len(ids.traces) > 0 && s.Events().Len() > 0 {
+			// An exception is one event per trace: in a trace that never
+			// ends, every failed run would be the same exception.
+			s.SetTraceID(ids.newTraceID())
+		}
 		s.SetSpanID(ids.spanID())
 		if b.roots[i] {
 			s.SetParentSpanID(pcommon.SpanID{})
