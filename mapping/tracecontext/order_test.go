@@ -476,3 +476,24 @@ func TestRememberedSpansAreBounded(t *testing.T) {
 }
 
 var _ = pcommon.NewValueEmpty
+
+// Forgotten traces keep nothing they held, and the list by first span does
+// not keep them until their max_wait: memory follows the live traces.
+func TestForgottenTracesAreReleased(t *testing.T) {
+	s, clock := newTestStage(Config{Attributes: []string{"enduser.id"}, MaxPending: 100000})
+	for tr := range 3000 {
+		s.Process(push(byte(tr), sp{id: 2, parent: 1, name: "handler"}))
+		if tr%100 == 99 {
+			clock.add(5 * time.Second) // every trace so far goes quiet
+			s.Expire()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	assert.Less(t, len(s.byFirst), 1500, "compacted: most of the 3,000 traces are forgotten")
+	for _, tr := range s.byFirst {
+		if tr.forgotten {
+			assert.Nil(t, tr.nodes, "a forgotten trace keeps no spans")
+		}
+	}
+}

@@ -105,6 +105,8 @@ type Stage struct {
 	traces     map[pcommon.TraceID]*trace
 	touched    []touch  // traces by arrival of their spans, for Quiet
 	byFirst    []*trace // traces by their first span, for MaxWait and Overflow
+	// forgottenInFirst counts the forgotten traces byFirst still holds.
+	forgottenInFirst int
 	pending    int      // spans and log records held
 	remembered int      // spans remembered, held or not
 	stopped    bool
@@ -258,7 +260,7 @@ func (s *Stage) Stop() Batch {
 		s.release(t, Shutdown, &b)
 	}
 	s.traces = map[pcommon.TraceID]*trace{}
-	s.touched, s.byFirst, s.remembered = nil, nil, 0
+	s.touched, s.byFirst, s.remembered, s.forgottenInFirst = nil, nil, 0, 0
 	return b
 }
 
@@ -285,6 +287,9 @@ func (s *Stage) popFirst() *trace {
 	t := s.byFirst[0]
 	s.byFirst[0] = nil
 	s.byFirst = s.byFirst[1:]
+	if t.forgotten {
+		s.forgottenInFirst--
+	}
 	return t
 }
 
@@ -339,9 +344,23 @@ func (s *Stage) touch(tid pcommon.TraceID, now time.Time) *trace {
 }
 
 // forget drops a trace: a span of it that arrives later starts it anew.
+// byFirst may still point at it until its MaxWait passes: what it held is
+// dropped now, and byFirst is compacted once most of it is forgotten.
 func (s *Stage) forget(t *trace) {
 	s.remembered -= len(t.nodes)
 	delete(s.traces, t.id)
+	t.nodes, t.flags, t.held, t.heldLogs = nil, nil, nil, nil
+	t.forgotten = true
+	if s.forgottenInFirst++; s.forgottenInFirst > 1024 && s.forgottenInFirst > len(s.byFirst)/2 {
+		live := s.byFirst[:0]
+		for _, t := range s.byFirst {
+			if !t.forgotten {
+				live = append(live, t)
+			}
+		}
+		clear(s.byFirst[len(live):])
+		s.byFirst, s.forgottenInFirst = live, 0
+	}
 }
 
 // has returns the bits of the listed attributes that m holds.

@@ -32,6 +32,8 @@ type trace struct {
 	first, last time.Time
 	// capped: MaxWait passed, or it overflowed; its spans no longer wait.
 	capped bool
+	// forgotten: dropped from the stage (quiet, or too many remembered).
+	forgotten bool
 	flags  map[string]flagSeen // by flag key
 }
 
