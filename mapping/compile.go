@@ -401,6 +401,14 @@ func (c *compiler[K]) groupsAndSets(r *Rule, out *rule[K]) error {
 		defaults = nil
 	}
 	out.groups, errs[0] = c.namedExprs("groups", r.Groups, defaults)
+	if len(out.groups) > 0 && !out.personProfiles && errs[0] == nil {
+		field := "groups"
+		if len(r.Groups) == 0 {
+			field = "groups (from defaults)"
+		}
+		errs[0] = fieldErr(field, errors.New("PostHog drops groups from personless events (its ingestion deletes them when $process_person_profile is false), "+
+			"so these events would count for no group; set person_profiles: true on this rule (or under defaults), or remove groups"))
+	}
 	if out.personProfiles {
 		out.set, errs[1] = c.namedExprs("set", r.Set, nil)
 		out.setOnce, errs[2] = c.namedExprs("set_once", r.SetOnce, nil)

@@ -38,6 +38,18 @@ spans:
 			want: []string{`rule "engine-executed" (spans[0])`, "conditions[0]", "invalid syntax"},
 		},
 		{
+			name: "groups on personless events",
+			cfg: `
+defaults:
+  groups:
+    company: resource.attributes["company.id"]
+spans:
+  - name: api
+    event: api_request
+    distinct_id: ['span.attributes["enduser.id"]']`,
+			want: []string{`rule "api" (spans[0])`, "groups (from defaults)", "PostHog drops groups from personless events", "set person_profiles: true"},
+		},
+		{
 			name: "illegal distinct_id literal",
 			cfg: `
 spans:
@@ -226,8 +238,6 @@ defaults:
   person_profiles: false
   properties:
     environment: resource.attributes["deployment.environment.name"]
-  groups:
-    tenant: resource.attributes["tenant.id"]
 spans:
   - name: engine-executed
     event: engine_executed
@@ -246,7 +256,8 @@ spans:
       last_engine_type: span.attributes["engine.type"]
     set_once:
       first_engine_id: span.attributes["engine.id"]
-    groups: {}
+    groups:
+      tenant: resource.attributes["tenant.id"]
 logs:
   - name: named-events
     event_expression: log.event_name

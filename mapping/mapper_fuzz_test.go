@@ -28,6 +28,7 @@ spans:
     properties:
       duration_ms: Milliseconds(span.end_time - span.start_time)
       parsed: ParseJSON(span.attributes["s"])
+    person_profiles: true
     groups:
       g: span.attributes["s"]
   - name: all
