@@ -101,15 +101,15 @@ type Stage struct {
 	mayMatch func(ptrace.Span) bool
 	now      func() time.Time
 
-	mu         sync.Mutex
-	traces     map[pcommon.TraceID]*trace
-	touched    []touch  // traces by arrival of their spans, for Quiet
-	byFirst    []*trace // traces by their first span, for MaxWait and Overflow
+	mu      sync.Mutex
+	traces  map[pcommon.TraceID]*trace
+	touched []touch  // traces by arrival of their spans, for Quiet
+	byFirst []*trace // traces by their first span, for MaxWait and Overflow
 	// forgottenInFirst counts the forgotten traces byFirst still holds.
 	forgottenInFirst int
-	pending    int      // spans and log records held
-	remembered int      // spans remembered, held or not
-	stopped    bool
+	pending          int // spans and log records held
+	remembered       int // spans remembered, held or not
+	stopped          bool
 	// spill is what stopped waiting during a call that cannot return it
 	// (log records overflowed by a push of spans, spans by a push of logs):
 	// the next Expire returns it.

@@ -34,7 +34,7 @@ type trace struct {
 	capped bool
 	// forgotten: dropped from the stage (quiet, or too many remembered).
 	forgotten bool
-	flags  map[string]flagSeen // by flag key
+	flags     map[string]flagSeen // by flag key
 }
 
 // held is a span waiting for its trace: a copy of it, with its resource
