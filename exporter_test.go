@@ -445,3 +445,41 @@ func TestQueueBatchesEvents(t *testing.T) {
 	require.Eventually(t, func() bool { return len(h.capture.Events()) == 15 }, 5*time.Second, 20*time.Millisecond)
 	assert.Len(t, h.capture.Requests(), 1, "one batch of 15 events")
 }
+
+// Rules that no pipeline feeds are named at start: logs rules on an
+// exporter that only a traces pipeline uses receive nothing. With both
+// pipelines there is no warning.
+func TestUnfedRulesWarnAtStart(t *testing.T) {
+	for _, withLogs := range []bool{false, true} {
+		core, logged := observer.New(zapcore.WarnLevel)
+		cfg := createDefaultConfig().(*Config)
+		cfg.APIKey = testAPIKey
+		cfg.Mapping.Spans = []mapping.Rule{{Name: "api", Event: "api_request"}}
+		cfg.Mapping.Logs = []mapping.Rule{{Name: "rate-limited", Event: "rate_limit_exceeded"}, {Name: "pool", Event: "pool_exhausted"}}
+		set := metadatatest.NewSettings(componenttest.NewTelemetry())
+		set.Logger = zap.New(core)
+		var started []component.Component
+		traces, err := NewFactory().CreateTraces(context.Background(), set, cfg)
+		require.NoError(t, err)
+		started = append(started, traces)
+		if withLogs {
+			logs, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+			require.NoError(t, err)
+			started = append(started, logs)
+		}
+		for _, c := range started {
+			require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
+		}
+		for _, c := range started {
+			require.NoError(t, c.Shutdown(context.Background()))
+		}
+		warned := logged.FilterMessageSnippet("No logs pipeline").All()
+		if withLogs {
+			assert.Empty(t, warned)
+			continue
+		}
+		require.Len(t, warned, 1, "once per config")
+		assert.Equal(t, "rate-limited, pool", warned[0].ContextMap()["rules"])
+		assert.Empty(t, logged.FilterMessageSnippet("No traces pipeline").All(), "the spans rule is fed")
+	}
+}

@@ -18,6 +18,7 @@ func NewTraces(ctx context.Context, set exporter.Settings, cfg *Config) (exporte
 	if err != nil {
 		return nil, err
 	}
+	madeFor(cfg, true)
 	enc := eventsEncoding{legacy: func(ctx context.Context, data []byte) (*eventsRequest, error) {
 		_, td, err := pdatareq.UnmarshalTraces(data)
 		if err != nil {
@@ -44,6 +45,7 @@ func NewLogs(ctx context.Context, set exporter.Settings, cfg *Config) (exporter.
 	if err != nil {
 		return nil, err
 	}
+	madeFor(cfg, false)
 	enc := eventsEncoding{legacy: func(ctx context.Context, data []byte) (*eventsRequest, error) {
 		_, ld, err := pdatareq.UnmarshalLogs(data)
 		if err != nil {
