@@ -304,3 +304,56 @@ func TestExceptionUnhandledOnErrorSpan(t *testing.T) {
 	list = propsOf(&res.Events[0])[ExceptionListKey].([]any)
 	assert.Equal(t, true, list[0].(map[string]any)["mechanism"].(map[string]any)["handled"], "neither escaped nor ERROR: handled")
 }
+
+// An exposure and an exception of a trace whose request event names a
+// company carry that company, personful: PostHog drops groups from
+// personless events, and group experiments count exposures by group.
+func TestExposuresAndExceptionsShareTheirTracesGroups(t *testing.T) {
+	m := newTestMapper(t, `
+spans:
+  - name: request
+    event: request
+    distinct_id: ['"u"']
+    person_profiles: true
+    groups:
+      company: span.attributes["company.id"]
+span_events:
+  - event: $feature_flag_called
+    conditions: ['spanevent.name == "feature_flag.evaluation"']
+  - event: $exception
+    distinct_id: ['"u"']
+    conditions: ['spanevent.name == "exception"']
+`)
+	td, spans := newSpans()
+	s := spans.AppendEmpty()
+	s.SetTraceID(pcommon.TraceID{9})
+	s.SetSpanID(pcommon.SpanID{9})
+	s.Attributes().PutStr("company.id", "acme")
+	e := s.Events().AppendEmpty()
+	e.SetName("feature_flag.evaluation")
+	e.Attributes().PutStr("feature_flag.key", "new-checkout")
+	e.Attributes().PutStr("feature_flag.result.variant", "test")
+	e.Attributes().PutStr("feature_flag.context.id", "user-1")
+	x := s.Events().AppendEmpty()
+	x.SetName("exception")
+	x.Attributes().PutStr("exception.type", "TypeError")
+	other := spans.AppendEmpty() // another trace: no company
+	other.SetTraceID(pcommon.TraceID{8})
+	other.Events().AppendEmpty().SetName("exception")
+	other.Events().At(0).Attributes().PutStr("exception.type", "KeyError")
+	res, err := mapTraces(m, td)
+	require.NoError(t, err)
+	require.Len(t, res.Events, 5)
+	for _, ev := range res.Events {
+		if ev.trace == (pcommon.TraceID{8}) {
+			assert.Empty(t, ev.Groups, "%s of another trace", ev.Name)
+			if ev.Name == ExceptionEvent {
+				assert.False(t, ev.PersonProfiles, "stays personless")
+			}
+			continue
+		}
+		require.Len(t, ev.Groups, 1, ev.Name)
+		assert.Equal(t, "acme", ev.Groups[0].Any(), ev.Name)
+		assert.True(t, ev.PersonProfiles, ev.Name)
+	}
+}

@@ -82,6 +82,8 @@ type Event struct {
 	anonymous bool
 	// skipped are the values the rule read but did not use.
 	skipped skipBits
+	// trace is the record's trace id, whatever $trace_id the rule sends.
+	trace pcommon.TraceID
 }
 
 // Property is one key and its value in an event's properties.

@@ -200,6 +200,7 @@ func (m *Mapper) appendTraces(ctx context.Context, td ptrace.Traces, res *Result
 			}
 		}
 	}
+	shareGroups(res.Events)
 	return nil
 }
 

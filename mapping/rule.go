@@ -197,6 +197,7 @@ func (r *rule[K]) matches(ctx context.Context, tCtx K, rec *record, ix *attrInde
 // for all events of a call instead of an allocation per list.
 func (r *rule[K]) build(ctx context.Context, tCtx K, rec *record, ev *Event, arena *[]Property) (DropReason, error) {
 	ev.Rule = r.id
+	ev.trace = rec.traceID
 	if reason, err := r.eventName(ctx, tCtx, ev); reason != "" {
 		return reason, err
 	}
