@@ -2,6 +2,7 @@ package stacktrace
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,6 +28,7 @@ type cymbalException struct {
 		Frames []struct {
 			Platform *string `json:"platform"`
 			Lang     *string `json:"lang"`
+			Module   *string `json:"module"`
 			Function *string `json:"function"`
 			Filename *string `json:"filename"`
 			LineNo   *uint32 `json:"lineno"`
@@ -55,11 +57,23 @@ func TestGoldensDecodeAsPostHogReadsThem(t *testing.T) {
 			assert.Equal(t, "raw", *e.Stacktrace.Type, c.name)
 			for _, f := range e.Stacktrace.Frames {
 				require.NotNil(t, f.Platform, c.name)
-				assert.Equal(t, "custom", *f.Platform, c.name)
-				require.NotNil(t, f.Lang, c.name)
-				assert.NotEmpty(t, *f.Lang, c.name)
 				require.NotNil(t, f.Function, c.name)
 				assert.NotEmpty(t, *f.Function, c.name)
+				switch {
+				case strings.HasPrefix(c.name, "node_"):
+					// RawNodeFrame: filename and function required.
+					assert.Equal(t, PlatformNode, *f.Platform, c.name)
+					require.NotNil(t, f.Filename, c.name)
+				case strings.HasPrefix(c.name, "python_"):
+					// RawPythonFrame: filename and function required.
+					assert.Equal(t, PlatformPython, *f.Platform, c.name)
+					require.NotNil(t, f.Filename, c.name)
+				default:
+					// CustomFrame: lang required.
+					assert.Equal(t, PlatformCustom, *f.Platform, c.name)
+					require.NotNil(t, f.Lang, c.name)
+					assert.NotEmpty(t, *f.Lang, c.name)
+				}
 				require.NotNil(t, f.InApp, c.name, "cymbal defaults a missing in_app to true")
 			}
 		}

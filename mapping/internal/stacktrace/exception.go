@@ -25,6 +25,10 @@ type Item struct {
 	MechanismType string
 	// Columns[i] is the column of Stacktrace.Frames[i] (0: unknown, left out).
 	Columns []int
+	// Platform is the frames' cymbal platform; Platforms[i] is what
+	// Stacktrace.Frames[i] carries for it (node:javascript and python).
+	Platform  string
+	Platforms []platformFrame
 }
 
 // BuildExceptionList builds $exception_list from an OpenTelemetry exception
@@ -58,6 +62,7 @@ func BuildExceptionList(excType, message, stack string, escaped bool) []Item {
 	if message != "" {
 		excs[0].Value = clip(message, MaxValueBytes)
 	}
+	platform, root := platformOf(parsed.Lang, excs), appRoot(excs)
 	items := make([]Item, len(excs))
 	for i, e := range excs {
 		if e.Type == "" {
@@ -86,6 +91,13 @@ func BuildExceptionList(excType, message, stack string, escaped bool) []Item {
 		}
 		frames := make([]posthog.StackFrame, len(e.Frames))
 		cols := make([]int, len(e.Frames))
+		if platform != PlatformCustom {
+			items[i].Platform = platform
+			items[i].Platforms = make([]platformFrame, len(e.Frames))
+			for j, f := range e.Frames {
+				items[i].Platforms[j] = platformFrameOf(platform, root, f)
+			}
+		}
 		for j, f := range e.Frames {
 			frames[j] = posthog.StackFrame{
 				Filename: f.Filename,
@@ -133,6 +145,9 @@ func (it Item) Wire() map[string]any {
 		}
 		if f["filename"] == "" {
 			delete(f, "filename")
+		}
+		if i < len(it.Platforms) {
+			it.Platforms[i].wire(it.Platform, f)
 		}
 	}
 	return v

@@ -261,9 +261,35 @@ func TestBuildExceptionList(t *testing.T) {
 		assert.JSONEq(t, `[{"type":"E","value":"m",
 			"mechanism":{"handled":true,"synthetic":false,"type":"generic"},
 			"stacktrace":{"type":"raw","frames":[
-				{"platform":"custom","lang":"javascript","function":"g","filename":"native","in_app":false,"synthetic":false},
-				{"platform":"custom","lang":"javascript","function":"f","filename":"/app/a.js","lineno":3,"colno":9,"in_app":true,"synthetic":false}]}}]`, string(v))
+				{"platform":"node:javascript","function":"g","filename":"native","in_app":false,"synthetic":false,"pre_context":[],"post_context":[]},
+				{"platform":"node:javascript","function":"f","filename":"a.js","module":"a","lineno":3,"colno":9,"in_app":true,"synthetic":false,"pre_context":[],"post_context":[]}]}}]`, string(v))
 	})
+	t.Run("a browser's stack stays custom", func(t *testing.T) {
+		it := BuildExceptionList("E", "m", "E: m\n    at f (https://app.example.com/main.js:3:9)", false)
+		v, err := json.Marshal(it)
+		require.NoError(t, err)
+		assert.Contains(t, string(v), `"platform":"custom"`)
+	})
+}
+
+// The same stack thrown from two install directories gives the same
+// frames: grouping hashes the filename, so an install directory in it
+// would make one bug two issues on two hosts.
+func TestInstallDirectoryIsNotInTheFrames(t *testing.T) {
+	for _, c := range goldenCases(t) {
+		if !strings.HasPrefix(c.name, "node_") && !strings.HasPrefix(c.name, "python_") {
+			continue
+		}
+		elsewhere := strings.ReplaceAll(c.stack, "/work/wt-e/", "/srv/deploy/release-42/")
+		elsewhere = strings.ReplaceAll(elsewhere, "/root/.pyenv/versions/3.11.7/", "/usr/local/")
+		elsewhere = strings.ReplaceAll(elsewhere, "/usr/lib/node_modules/npm/", "/opt/app/")
+		require.NotEqual(t, c.stack, elsewhere, c.name)
+		a, err := json.Marshal(BuildExceptionList(c.excType, c.message, c.stack, false))
+		require.NoError(t, err)
+		b, err := json.Marshal(BuildExceptionList(c.excType, c.message, elsewhere, false))
+		require.NoError(t, err)
+		assert.JSONEq(t, string(a), string(b), c.name)
+	}
 }
 
 func TestFingerprint(t *testing.T) {
