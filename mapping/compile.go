@@ -189,6 +189,7 @@ func (c *compiler[K]) defaultExpr(field, expr string) (*ottl.ValueExpression[K],
 		return nil, false
 	}
 	e, err := c.parser.ParseValueExpression(expr)
+	err = ottlHint(err)
 	if err != nil {
 		c.failed[field] = true
 		c.defaultErrs = append(c.defaultErrs, fmt.Errorf("defaults: %s (used by %s rules): %w", field, c.signal, err))
@@ -232,6 +233,7 @@ func (c *compiler[K]) eventName(r *Rule, out *rule[K]) error {
 		return nil
 	default:
 		e, err := c.parser.ParseValueExpression(r.EventExpression)
+		err = ottlHint(err)
 		out.eventExpr = e
 		return fieldErr("event_expression", err)
 	}
@@ -242,6 +244,7 @@ func (c *compiler[K]) conditions(r *Rule, out *rule[K]) error {
 	var errs []error
 	for i, s := range r.Conditions {
 		cond, err := c.parser.ParseCondition(s)
+		err = ottlHint(err)
 		if err != nil {
 			errs = append(errs, fieldErr(fmt.Sprintf("conditions[%d]", i), err))
 			continue
@@ -287,6 +290,7 @@ func (c *compiler[K]) distinctID(r *Rule, out *rule[K]) error {
 			continue
 		}
 		e, err := c.parser.ParseValueExpression(s)
+		err = ottlHint(err)
 		if err != nil {
 			errs = append(errs, fieldErr(fmt.Sprintf("distinct_id[%d]", i), err))
 			continue
@@ -485,6 +489,7 @@ func (c *compiler[K]) properties(r *Rule) ([]propertySource[K], error) {
 	}
 	for _, k := range sortedKeys(r.Properties) {
 		e, err := c.parser.ParseValueExpression(r.Properties[k])
+		err = ottlHint(err)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("properties[%q]: %w", k, err))
 			continue
@@ -513,6 +518,7 @@ func (c *compiler[K]) namedExprs(field string, own, defaults map[string]string) 
 	for _, k := range keys {
 		if s, ok := own[k]; ok {
 			e, err := c.parser.ParseValueExpression(s)
+			err = ottlHint(err)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s[%q]: %w", field, k, err))
 				continue

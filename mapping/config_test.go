@@ -38,6 +38,24 @@ spans:
 			want: []string{`rule "engine-executed" (spans[0])`, "conditions[0]", "invalid syntax"},
 		},
 		{
+			name: "OTTL typos get the nearest valid name",
+			cfg: `
+spans:
+  - name: kind
+    event: e
+    distinct_id: ['"x"']
+    conditions: ['span.kind == SPAN_KIND_SEVER']
+  - name: function
+    event: e
+    distinct_id: ['"x"']
+    properties: {ms: 'Milisecond(span.end_time - span.start_time)'}
+  - name: segment
+    event: e
+    distinct_id: ['"x"']
+    conditions: ['span.atributes["x"] == nil']`,
+			want: []string{"did you mean SPAN_KIND_SERVER?", "did you mean Milliseconds?", "did you mean attributes?"},
+		},
+		{
 			name: "groups on personless events",
 			cfg: `
 defaults:

@@ -165,6 +165,11 @@ func unknownKey(path, key string, fields map[string]reflect.Type) error {
 	return fmt.Errorf("%s: unknown key; valid keys here are %s", path, strings.Join(valid, ", "))
 }
 
+// Nearest returns the valid name closest to name by edit distance, if it is
+// close enough to be a likely typo (at most a third of its length, and at
+// least 1); "" otherwise.
+func Nearest(name string, valid []string) string { return nearest(name, valid) }
+
 // nearest returns the valid key closest to key by edit distance, if it is
 // close enough to be a likely typo (at most a third of the key's length, and
 // at least 1); "" otherwise.
