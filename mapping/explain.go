@@ -50,6 +50,10 @@ type Outcome struct {
 type FailedTerm struct {
 	Condition int
 	Term      string
+	// Compared says what a false comparison compared: each side's value
+	// and type, or that the record has no such attribute and the nearest
+	// one it has. Empty for other terms.
+	Compared string
 }
 
 // Explainer runs the rules one record at a time, through the Mapper that the
@@ -68,6 +72,8 @@ type conditionTerms[K any] [][]term[K]
 type term[K any] struct {
 	text string
 	cond *ottl.Condition[K]
+	// compared is set for a comparison: what it compares, to show.
+	compared *comparison[K]
 }
 
 // NewExplainer compiles the rules of cfg as NewMapper does. Evaluation errors
@@ -134,7 +140,7 @@ func parseTerms[K any](p *ottl.Parser[K], conditions []string) conditionTerms[K]
 				out[i] = []term[K]{{text: c, cond: whole}}
 				break
 			}
-			out[i] = append(out[i], term[K]{text: s, cond: cond})
+			out[i] = append(out[i], term[K]{text: s, cond: cond, compared: parseComparison(p, s)})
 		}
 	}
 	return out
@@ -257,6 +263,9 @@ func failedTerm[K any](ctx context.Context, conds conditionTerms[K], tCtx K) *Fa
 			// The first false term; or, should every term hold alone, the last one.
 			if j > bestTrue {
 				best, bestTrue = &FailedTerm{Condition: i, Term: t.text}, j
+				if t.compared != nil && !ok {
+					best.Compared = t.compared.describe(ctx, tCtx)
+				}
 			}
 			break
 		}

@@ -70,15 +70,15 @@ spans:
 	assert.Equal(t, "u1", got["matches"].Event.DistinctID)
 
 	want := map[string]FailedTerm{
-		"and":             {0, `span.attributes["http.route"] == "/pay"`},
-		"or-group":        {0, `(span.attributes["user"] == "u2" or span.attributes["user"] == "u3")`},
-		"top-level-or":    {0, `span.name == "nope" or span.name == "other"`},
-		"not":             {0, `not (span.attributes["user"] == "u1" and span.kind == SPAN_KIND_SERVER)`},
-		"nested":          {0, `span.attributes["http.response.status_code"] < 500`},
-		"converter":       {0, `Milliseconds(span.end_time - span.start_time) > 1000`},
-		"error":           {0, `ParseJSON(span.attributes["payload"])["a"] == 1`},
-		"closest":         {1, `span.kind == SPAN_KIND_CLIENT`},
-		"string-with-and": {0, `span.name == "a and b"`},
+		"and":             {0, `span.attributes["http.route"] == "/pay"`, `span.attributes["http.route"] is "/cart" (string), compared with "/pay" (string)`},
+		"or-group":        {0, `(span.attributes["user"] == "u2" or span.attributes["user"] == "u3")`, ""},
+		"top-level-or":    {0, `span.name == "nope" or span.name == "other"`, ""},
+		"not":             {0, `not (span.attributes["user"] == "u1" and span.kind == SPAN_KIND_SERVER)`, ""},
+		"nested":          {0, `span.attributes["http.response.status_code"] < 500`, `span.attributes["http.response.status_code"] is 503 (int), compared with 500 (int)`},
+		"converter":       {0, `Milliseconds(span.end_time - span.start_time) > 1000`, `Milliseconds(span.end_time - span.start_time) is 250 (int), compared with 1000 (int)`},
+		"error":           {0, `ParseJSON(span.attributes["payload"])["a"] == 1`, ""},
+		"closest":         {1, `span.kind == SPAN_KIND_CLIENT`, `span.kind is 2 (int), compared with 3 (int)`},
+		"string-with-and": {0, `span.name == "a and b"`, `span.name is "checkout" (string), compared with "a and b" (string)`},
 	}
 	for rule, w := range want {
 		o := got[rule]
@@ -93,6 +93,34 @@ spans:
 			assert.NoError(t, o.Err, rule)
 		}
 	}
+}
+
+// A false comparison shows what it compared: the value and type of each
+// side (a status sent as a string is not the number), or, for an attribute
+// the record lacks, the nearest name it has.
+func TestExplainShowsWhatWasCompared(t *testing.T) {
+	x := newTestExplainer(t, `
+spans:
+  - {name: typo, event: e, distinct_id: ['"x"'], conditions: ['span.attributes["http.rout"] == "/cart"']}
+  - {name: string-status, event: e, distinct_id: ['"x"'], conditions: ['span.attributes["status"] == 200']}
+  - {name: absent, event: e, distinct_id: ['"x"'], conditions: ['span.attributes["zzz"] == "q"']}
+`)
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	ss := rs.ScopeSpans().AppendEmpty()
+	span := ss.Spans().AppendEmpty()
+	span.Attributes().PutStr("http.route", "/cart")
+	span.Attributes().PutStr("status", "200")
+	got := map[string]string{}
+	for _, o := range x.Span(context.Background(), rs, ss, span) {
+		require.NotNil(t, o.Failed, o.Rule)
+		got[o.Rule] = o.Failed.Compared
+	}
+	assert.Equal(t, map[string]string{
+		"typo":          `span has no attribute "http.rout"; it has "http.route"`,
+		"string-status": `span.attributes["status"] is "200" (string), compared with 200 (int)`,
+		"absent":        `span has no attribute "zzz"`,
+	}, got)
 }
 
 func TestExplainDrops(t *testing.T) {

@@ -190,7 +190,8 @@ func TestExplainJSONContract(t *testing.T) {
 	assert.Equal(t, "u1", ev["distinct_id"])
 
 	failed := func(rule string) any { return byName[rule]["failed"] }
-	assert.Equal(t, map[string]any{"condition": 1.0, "term": "Milliseconds(span.end_time - span.start_time) > 1000"}, failed("slow-checkout"))
+	assert.Equal(t, map[string]any{"condition": 1.0, "term": "Milliseconds(span.end_time - span.start_time) > 1000",
+		"compared": "Milliseconds(span.end_time - span.start_time) is 250 (int), compared with 1000 (int)"}, failed("slow-checkout"))
 	assert.Equal(t, map[string]any{"condition": 0.0, "term": `not (span.attributes["user"] == nil or span.attributes["user"] == "u1")`}, failed("not-anonymous"))
 	for _, rule := range []string{"slow-checkout", "not-anonymous"} {
 		assert.Equal(t, false, byName[rule]["matched"])
@@ -242,7 +243,7 @@ func TestExplainText(t *testing.T) {
 		assert.Equal(t, statusCol, len(m[1])+len(m[2]), l)
 	}
 	assert.Regexp(t, `checkout\s+match\s+\{"uuid":"[0-9a-f-]{36}","event":"checkout","distinct_id":"u1",`, lines[0])
-	assert.Regexp(t, `slow-checkout\s+no\s+conditions\[1\]: Milliseconds\(span.end_time - span.start_time\) > 1000 is false$`, lines[1])
+	assert.Regexp(t, `slow-checkout\s+no\s+conditions\[1\]: Milliseconds\(span.end_time - span.start_time\) > 1000 is false: Milliseconds\(span.end_time - span.start_time\) is 250 \(int\), compared with 1000 \(int\)$`, lines[1])
 	assert.Regexp(t, `parse\s+error\s+conditions\[0\]: ParseJSON\(span.attributes\["payload"\]\)\["ok"\] == true: .*invalid character`, lines[3])
 	assert.Regexp(t, `no-name\s+dropped\s+dropped: missing_event_name$`, lines[4])
 

@@ -47,6 +47,8 @@ type ruleReport struct {
 type failedTerm struct {
 	Condition int    `json:"condition"`
 	Term      string `json:"term"`
+	// Compared: what a false comparison compared (mapping.FailedTerm).
+	Compared string `json:"compared,omitempty"`
 }
 
 // explainer turns records into reports, keeping the rules the user asked for.
@@ -158,7 +160,7 @@ func (e *explainer) emit(info recordInfo, outcomes []mapping.Outcome, emit func(
 func reportOf(o *mapping.Outcome) ruleReport {
 	r := ruleReport{Rule: o.Rule, Matched: o.Matched, Events: []json.RawMessage{}}
 	if o.Failed != nil {
-		r.Failed = &failedTerm{Condition: o.Failed.Condition, Term: o.Failed.Term}
+		r.Failed = &failedTerm{Condition: o.Failed.Condition, Term: o.Failed.Term, Compared: o.Failed.Compared}
 	}
 	if o.Err != nil {
 		msg := o.Err.Error()

@@ -133,7 +133,11 @@ func describe(r *ruleReport) (status, colour, detail string) {
 		}
 		return "error", red, detail + *r.Error
 	case r.Failed != nil:
-		return "no", dim, fmt.Sprintf("conditions[%d]: %s is false", r.Failed.Condition, r.Failed.Term)
+		line := fmt.Sprintf("conditions[%d]: %s is false", r.Failed.Condition, r.Failed.Term)
+		if r.Failed.Compared != "" {
+			line += ": " + r.Failed.Compared
+		}
+		return "no", dim, line
 	}
 	return "no", dim, ""
 }

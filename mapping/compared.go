@@ -1,0 +1,138 @@
+package mapping
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/posthogexporter/posthogexporter/internal/configkeys"
+)
+
+// A false comparison says little by itself: a status of 500 and a status
+// sent as the string "200" both make `== 200` false. The explainer shows
+// what was compared: each side's value and type, and, for an attribute
+// the record does not have, the nearest name it has.
+
+// comparison is a term's two sides, parsed as value expressions.
+type comparison[K any] struct {
+	left, right *ottl.ValueExpression[K]
+	leftText    string
+	// attrs reads the map the left side indexes (span.attributes, ...),
+	// and key is the index, when the left side is an attribute.
+	attrs   *ottl.ValueExpression[K]
+	context string
+	key     string
+}
+
+var attributePath = regexp.MustCompile(`^(\w+)\.attributes\["([^"]+)"\]$`)
+
+// parseComparison splits a term at its top-level comparison operator and
+// parses both sides; nil when the term is not a comparison.
+func parseComparison[K any](p *ottl.Parser[K], text string) *comparison[K] {
+	left, right, ok := splitComparison(text)
+	if !ok {
+		return nil
+	}
+	l, err := p.ParseValueExpression(left)
+	if err != nil {
+		return nil
+	}
+	r, err := p.ParseValueExpression(right)
+	if err != nil {
+		return nil
+	}
+	c := &comparison[K]{left: l, right: r, leftText: left}
+	if m := attributePath.FindStringSubmatch(left); m != nil {
+		if a, err := p.ParseValueExpression(m[1] + ".attributes"); err == nil {
+			c.attrs, c.context, c.key = a, m[1], m[2]
+		}
+	}
+	return c
+}
+
+// splitComparison finds the first comparison operator outside brackets and
+// strings.
+func splitComparison(s string) (left, right string, ok bool) {
+	depth, at, width := 0, -1, 0
+	scan(s, func(i int, c byte) bool {
+		switch c {
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+		case '=', '!', '<', '>':
+			if depth != 0 {
+				return true
+			}
+			w := 1
+			if i+1 < len(s) && s[i+1] == '=' {
+				w = 2
+			}
+			if c == '=' && w == 1 || c == '!' && w == 1 {
+				return true
+			}
+			at, width = i, w
+			return false
+		}
+		return true
+	}, func(int, string) {})
+	if at < 0 {
+		return "", "", false
+	}
+	return strings.TrimSpace(s[:at]), strings.TrimSpace(s[at+width:]), true
+}
+
+// describe says what the comparison compared, for the record of tCtx.
+func (c *comparison[K]) describe(ctx context.Context, tCtx K) string {
+	lv, err := c.left.Eval(ctx, tCtx)
+	if err != nil {
+		return ""
+	}
+	if lv == nil && c.attrs != nil {
+		if m, err := c.attrs.Eval(ctx, tCtx); err == nil {
+			if attrs, ok := m.(pcommon.Map); ok {
+				var keys []string
+				for k := range attrs.All() {
+					keys = append(keys, k)
+				}
+				slices.Sort(keys)
+				if near := configkeys.Nearest(c.key, keys); near != "" {
+					return fmt.Sprintf("%s has no attribute %q; it has %q", c.context, c.key, near)
+				}
+				return fmt.Sprintf("%s has no attribute %q", c.context, c.key)
+			}
+		}
+	}
+	rv, err := c.right.Eval(ctx, tCtx)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%s is %s, compared with %s", c.leftText, valueAndType(lv), valueAndType(rv))
+}
+
+// valueAndType writes a value as OTTL sees it, with its type.
+func valueAndType(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "nil"
+	case string:
+		return strconv.Quote(x) + " (string)"
+	case int64:
+		return strconv.FormatInt(x, 10) + " (int)"
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64) + " (double)"
+	case bool:
+		return strconv.FormatBool(x) + " (bool)"
+	case pcommon.Map:
+		return "a map"
+	case pcommon.Slice:
+		return "a slice"
+	}
+	return fmt.Sprintf("%v (%T)", v, v)
+}
