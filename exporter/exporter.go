@@ -132,7 +132,6 @@ func (e *posthogExporter) start(ctx context.Context, host component.Host) error 
 	if e.dryRun != nil {
 		e.settings.Logger.Warn("dry_run is on: events are mapped and counted, and logged (a few every 10s), but nothing is sent to PostHog.")
 	}
-	e.warnUnfedRules()
 	// The body is gzipped by the sender, which must see both sizes for its
 	// metrics and split oversized requests; the client must not compress again.
 	clientCfg := e.cfg.ClientConfig
@@ -150,7 +149,6 @@ func (e *posthogExporter) start(ctx context.Context, host component.Host) error 
 }
 
 func (e *posthogExporter) shutdown(context.Context) error {
-	forgetMade(e.cfg)
 	e.upgrade.summary()
 	if e.telemetry != nil {
 		e.telemetry.tb.Shutdown()

@@ -18,7 +18,6 @@ func NewTraces(ctx context.Context, set exporter.Settings, cfg *Config) (exporte
 	if err != nil {
 		return nil, err
 	}
-	madeFor(cfg, true)
 	enc := eventsEncoding{legacy: func(ctx context.Context, data []byte) (*eventsRequest, error) {
 		_, td, err := pdatareq.UnmarshalTraces(data)
 		if err != nil {
@@ -32,11 +31,10 @@ func NewTraces(ctx context.Context, set exporter.Settings, cfg *Config) (exporte
 	if err != nil {
 		return nil, err
 	}
-	t := &tracesExporter{Traces: helper, e: e, waiting: acquireWaiting(cfg, e.mapper)}
-	t.self = &signalExporter{e: e, queue: func(ctx context.Context, r *eventsRequest) error {
+	self := newSignalExporter(e, cfg, true, func(ctx context.Context, r *eventsRequest) error {
 		return helper.ConsumeTraces(context.WithValue(ctx, requestKey{}, r), ptrace.NewTraces())
-	}}
-	return t, nil
+	})
+	return &tracesExporter{Traces: helper, e: e, self: self}, nil
 }
 
 // NewLogs returns the logs exporter of cfg.
@@ -45,7 +43,6 @@ func NewLogs(ctx context.Context, set exporter.Settings, cfg *Config) (exporter.
 	if err != nil {
 		return nil, err
 	}
-	madeFor(cfg, false)
 	enc := eventsEncoding{legacy: func(ctx context.Context, data []byte) (*eventsRequest, error) {
 		_, ld, err := pdatareq.UnmarshalLogs(data)
 		if err != nil {
@@ -59,11 +56,10 @@ func NewLogs(ctx context.Context, set exporter.Settings, cfg *Config) (exporter.
 	if err != nil {
 		return nil, err
 	}
-	l := &logsExporter{Logs: helper, e: e, waiting: acquireWaiting(cfg, e.mapper)}
-	l.self = &signalExporter{e: e, queue: func(ctx context.Context, r *eventsRequest) error {
+	self := newSignalExporter(e, cfg, false, func(ctx context.Context, r *eventsRequest) error {
 		return helper.ConsumeLogs(context.WithValue(ctx, requestKey{}, r), plog.NewLogs())
-	}}
-	return l, nil
+	})
+	return &logsExporter{Logs: helper, e: e, self: self}, nil
 }
 
 func (e *posthogExporter) convertTraces(ctx context.Context, td ptrace.Traces) (*eventsRequest, error) {
@@ -87,16 +83,15 @@ func (e *posthogExporter) convertLogs(ctx context.Context, ld plog.Logs) (*event
 // context.
 type tracesExporter struct {
 	exporter.Traces
-	e       *posthogExporter
-	waiting *waiting // nil without trace_context
-	self    *signalExporter
+	e    *posthogExporter
+	self *signalExporter
 }
 
 func (t *tracesExporter) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	var req *eventsRequest
 	var err error
-	if t.waiting != nil {
-		req, err = t.waiting.consumeTraces(ctx, t.e, td)
+	if w := t.self.share.waiting; w != nil {
+		req, err = w.consumeTraces(ctx, t.e, td)
 	} else {
 		req, err = t.e.convertTraces(ctx, td)
 	}
@@ -110,33 +105,28 @@ func (t *tracesExporter) Start(ctx context.Context, host component.Host) error {
 	if err := t.Traces.Start(ctx, host); err != nil {
 		return err
 	}
-	if t.waiting != nil {
-		t.waiting.start(t.self)
-	}
+	t.self.start()
 	return nil
 }
 
 // Shutdown: with trace_context, the last exporter of the config to stop
 // queues what still waits, before exporterhelper drains its queue.
 func (t *tracesExporter) Shutdown(ctx context.Context) error {
-	if t.waiting != nil {
-		t.waiting.shutdown(ctx, t.self)
-	}
+	t.self.stop(ctx)
 	return t.Traces.Shutdown(ctx)
 }
 
 type logsExporter struct {
 	exporter.Logs
-	e       *posthogExporter
-	waiting *waiting // nil without trace_context
-	self    *signalExporter
+	e    *posthogExporter
+	self *signalExporter
 }
 
 func (l *logsExporter) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	var req *eventsRequest
 	var err error
-	if l.waiting != nil {
-		req, err = l.waiting.consumeLogs(ctx, l.e, ld)
+	if w := l.self.share.waiting; w != nil {
+		req, err = w.consumeLogs(ctx, l.e, ld)
 	} else {
 		req, err = l.e.convertLogs(ctx, ld)
 	}
@@ -150,16 +140,12 @@ func (l *logsExporter) Start(ctx context.Context, host component.Host) error {
 	if err := l.Logs.Start(ctx, host); err != nil {
 		return err
 	}
-	if l.waiting != nil {
-		l.waiting.start(l.self)
-	}
+	l.self.start()
 	return nil
 }
 
 func (l *logsExporter) Shutdown(ctx context.Context) error {
-	if l.waiting != nil {
-		l.waiting.shutdown(ctx, l.self)
-	}
+	l.self.stop(ctx)
 	return l.Logs.Shutdown(ctx)
 }
 

@@ -19,53 +19,18 @@ import (
 // mapped with what they inherit. The stage keeps no clock of its own: the
 // exporter ends the waits every Tick, and at shutdown maps what still
 // waits, so nothing waiting is lost. Either way the events are queued like
-// any others.
-//
-// The collector makes a traces and a logs exporter of one ID, each started
-// and shut down on its own; a request's log records must wait with its
-// spans, so both share one stage, as otlpreceiver's signals share one
-// server: one waiting per component config.
+// any others. The traces and logs exporters of a config share one stage
+// (configShare).
 
 // waiting is the trace context stage that the exporters of one config
 // share, and the goroutine that ends its waits.
 type waiting struct {
-	cfg   *Config
 	stage *tracecontext.Stage
 
 	mu      sync.Mutex
-	refs    int               // exporters made and not shut down
 	started []*signalExporter // exporters started: the first queues what expires
 	stop    chan struct{}
 	done    sync.WaitGroup
-}
-
-// signalExporter is what the stage needs of a traces or logs exporter: its
-// half of the exporter, and how to put a request into its queue.
-type signalExporter struct {
-	e     *posthogExporter
-	queue func(context.Context, *eventsRequest) error
-	once  sync.Once // shut down once
-}
-
-var shared = struct {
-	sync.Mutex
-	m map[*Config]*waiting
-}{m: map[*Config]*waiting{}}
-
-// acquireWaiting returns the waiting of cfg, nil without trace_context.
-func acquireWaiting(cfg *Config, m *mapping.Mapper) *waiting {
-	if !cfg.TraceContext.HasValue() {
-		return nil
-	}
-	shared.Lock()
-	defer shared.Unlock()
-	w := shared.m[cfg]
-	if w == nil {
-		w = &waiting{cfg: cfg, stage: tracecontext.New(*cfg.TraceContext.Get(), m)}
-		shared.m[cfg] = w
-	}
-	w.refs++
-	return w
 }
 
 // start adds a started exporter; the first starts the clock.
@@ -79,34 +44,26 @@ func (w *waiting) start(s *signalExporter) {
 	}
 }
 
-// shutdown removes an exporter. The last one stops the clock and queues
-// the events of everything still waiting, before its queue drains.
-func (w *waiting) shutdown(ctx context.Context, s *signalExporter) {
-	s.once.Do(func() {
-		w.mu.Lock()
-		for i, o := range w.started {
-			if o == s {
-				w.started = append(w.started[:i], w.started[i+1:]...)
-				break
-			}
+// shutdown removes an exporter. The last one of the config stops the clock
+// and queues the events of everything still waiting, before its queue drains.
+func (w *waiting) shutdown(ctx context.Context, s *signalExporter, last bool) {
+	w.mu.Lock()
+	for i, o := range w.started {
+		if o == s {
+			w.started = append(w.started[:i], w.started[i+1:]...)
+			break
 		}
-		w.refs--
-		last, stop := w.refs == 0, w.stop
-		w.mu.Unlock()
-		if !last {
-			return
-		}
-		shared.Lock()
-		if shared.m[w.cfg] == w {
-			delete(shared.m, w.cfg)
-		}
-		shared.Unlock()
-		if stop != nil {
-			close(stop)
-			w.done.Wait()
-		}
-		w.queueStopped(ctx, s, w.stage.MapRemaining)
-	})
+	}
+	stop := w.stop
+	w.mu.Unlock()
+	if !last {
+		return
+	}
+	if stop != nil {
+		close(stop)
+		w.done.Wait()
+	}
+	w.queueStopped(ctx, s, w.stage.MapRemaining)
 }
 
 // expireEvery queues, every tick, the events of what waited long enough.
