@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspan"
@@ -79,21 +78,10 @@ func ottlHint(err error) error {
 		if m == nil {
 			continue
 		}
-		if near := configkeys.Nearest(m[1], h.valid()); near != "" && !strings.EqualFold(near, m[1]) {
-			return fmt.Errorf("%w; did you mean %s?", err, near)
-		}
-		if near := configkeys.Nearest(strings.ToLower(m[1]), lower(h.valid())); near != "" {
+		if near := configkeys.Nearest(m[1], h.valid()); near != "" {
 			return fmt.Errorf("%w; did you mean %s?", err, near)
 		}
 		return err
 	}
 	return err
-}
-
-func lower(xs []string) []string {
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		out[i] = strings.ToLower(x)
-	}
-	return out
 }
