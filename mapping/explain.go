@@ -178,32 +178,20 @@ func (x *Explainer) SpanEvent(ctx context.Context, rs ptrace.ResourceSpans, ss p
 	return out
 }
 
-// copySpan copies a span, with its events, resource and scope, so that the
-// outcomes of explaining it do not point into the caller's pdata.
+// copySpan copies a span (CopySpan), so that the outcomes of explaining it
+// do not point into the caller's pdata.
 func copySpan(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span) (ptrace.ResourceSpans, ptrace.ScopeSpans, ptrace.Span) {
-	td := ptrace.NewTraces()
-	nrs := td.ResourceSpans().AppendEmpty()
-	rs.Resource().CopyTo(nrs.Resource())
-	nrs.SetSchemaUrl(rs.SchemaUrl())
-	nss := nrs.ScopeSpans().AppendEmpty()
-	ss.Scope().CopyTo(nss.Scope())
-	nss.SetSchemaUrl(ss.SchemaUrl())
-	nspan := nss.Spans().AppendEmpty()
-	span.CopyTo(nspan)
-	return nrs, nss, nspan
+	nrs := CopySpan(rs, ss, span).ResourceSpans().At(0)
+	nss := nrs.ScopeSpans().At(0)
+	return nrs, nss, nss.Spans().At(0)
 }
 
 // Log explains the log rules for one log record.
 func (x *Explainer) Log(ctx context.Context, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord) []Outcome {
-	ld := plog.NewLogs()
-	nrl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().CopyTo(nrl.Resource())
-	nrl.SetSchemaUrl(rl.SchemaUrl())
-	nsl := nrl.ScopeLogs().AppendEmpty()
-	sl.Scope().CopyTo(nsl.Scope())
-	nsl.SetSchemaUrl(sl.SchemaUrl())
-	nlr := nsl.LogRecords().AppendEmpty()
-	lr.CopyTo(nlr)
+	ld := CopyLog(rl, sl, lr)
+	nrl := ld.ResourceLogs().At(0)
+	nsl := nrl.ScopeLogs().At(0)
+	nlr := nsl.LogRecords().At(0)
 
 	res := &Result{}
 	_ = x.mapper.MapLogs(ctx, ld, res)

@@ -46,7 +46,7 @@ func (s *Stage) ProcessLogs(ld plog.Logs) (skip func(plog.LogRecord) bool, ready
 					taken = map[plog.LogRecord]struct{}{}
 				}
 				taken[lr] = struct{}{}
-				h := &heldLog{spanID: lr.SpanID(), ld: copyLog(rl, sl, lr)}
+				h := &heldLog{spanID: lr.SpanID(), ld: mapping.CopyLog(rl, sl, lr)}
 				if t.capped {
 					s.finishLog(t, h, "", t.fallbacksOf(len(s.cfg.Attributes)), &ready)
 					continue
@@ -108,17 +108,4 @@ func (s *Stage) spillSpans(b *Batch) {
 	s.spill.init()
 	b.Inherited.ResourceSpans().MoveAndAppendTo(s.spill.Inherited.ResourceSpans())
 	b.Plain.ResourceSpans().MoveAndAppendTo(s.spill.Plain.ResourceSpans())
-}
-
-// copyLog copies one log record with its resource and scope.
-func copyLog(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord) plog.Logs {
-	ld := plog.NewLogs()
-	r := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().CopyTo(r.Resource())
-	r.SetSchemaUrl(rl.SchemaUrl())
-	sc := r.ScopeLogs().AppendEmpty()
-	sl.Scope().CopyTo(sc.Scope())
-	sc.SetSchemaUrl(sl.SchemaUrl())
-	lr.CopyTo(sc.LogRecords().AppendEmpty())
-	return ld
 }

@@ -186,7 +186,7 @@ func (s *Stage) Process(td ptrace.Traces) (skip func(ptrace.Span) bool, ready Ba
 					taken = map[spanKey]struct{}{}
 				}
 				taken[spanKey{tid, sid}] = struct{}{}
-				h := &held{spanID: sid, td: copySpan(rs, ss, span)}
+				h := &held{spanID: sid, td: mapping.CopySpan(rs, ss, span)}
 				if t.capped {
 					s.finish(t, h, "", t.fallbacksOf(len(s.cfg.Attributes)), &ready)
 					continue
@@ -420,17 +420,4 @@ func (s *Stage) finish(t *trace, h *held, o Outcome, fb *fallbacks, b *Batch) {
 	mapping.PutRequest(attrs, t.request(h.spanID, fb))
 	t.putFlags(attrs)
 	b.add(h, o, inherited)
-}
-
-// copySpan copies one span with its resource and scope.
-func copySpan(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span) ptrace.Traces {
-	td := ptrace.NewTraces()
-	r := td.ResourceSpans().AppendEmpty()
-	rs.Resource().CopyTo(r.Resource())
-	r.SetSchemaUrl(rs.SchemaUrl())
-	sc := r.ScopeSpans().AppendEmpty()
-	ss.Scope().CopyTo(sc.Scope())
-	sc.SetSchemaUrl(ss.SchemaUrl())
-	span.CopyTo(sc.Spans().AppendEmpty())
-	return td
 }
