@@ -170,6 +170,45 @@ type exception struct {
 	status int64
 }
 
+// SpanExceptionEscaped reports whether an exception recorded as a span
+// event left the code that recorded it (handled: false): exception.escaped
+// is true, or the span ended with status ERROR (the error ended it).
+func SpanExceptionEscaped(span ptrace.Span, se ptrace.SpanEvent) bool {
+	return escapedAttribute(se.Attributes()) || span.Status().Code() == ptrace.StatusCodeError
+}
+
+// MarkExceptionEscaped records on an exception event that it escaped: the
+// trace context stage makes every copy of one exception agree.
+func MarkExceptionEscaped(se ptrace.SpanEvent) {
+	se.Attributes().PutBool(attrExceptionEscaped, true)
+}
+
+// ExceptionKey identifies an exception across the span events that
+// recorded it: its type, message and stack, as its uuid does.
+func ExceptionKey(se ptrace.SpanEvent) string {
+	a := se.Attributes()
+	get := func(k string) string {
+		if v, ok := a.Get(k); ok {
+			s, _ := valueString(v)
+			return s
+		}
+		return ""
+	}
+	return get(attrExceptionType) + "\x00" + get(attrExceptionMessage) + "\x00" + get(attrExceptionStack)
+}
+
+// IsExceptionEvent reports whether a span event records an exception.
+func IsExceptionEvent(se ptrace.SpanEvent) bool { return se.Name() == exceptionEventName }
+
+// exceptionEventName is the name OpenTelemetry gives a recorded exception.
+const exceptionEventName = "exception"
+
+// escapedAttribute reads exception.escaped: true as a boolean or a string.
+func escapedAttribute(attrs pcommon.Map) bool {
+	v, ok := attrs.Get(attrExceptionEscaped)
+	return ok && (v.Type() == pcommon.ValueTypeBool && v.Bool() || v.Type() == pcommon.ValueTypeStr && strings.EqualFold(v.Str(), "true"))
+}
+
 // readException reads the exception.* attributes of the record. A log
 // record without exception.message gives its body as the message: an error
 // log is the exception's own description.
@@ -183,11 +222,9 @@ func readException(rec *record) exception {
 		return ""
 	}
 	x.typ, x.message, x.stack = str(attrExceptionType), str(attrExceptionMessage), str(attrExceptionStack)
-	if v, ok := rec.attributes.Get(attrExceptionEscaped); ok {
-		x.escaped = v.Type() == pcommon.ValueTypeBool && v.Bool() || v.Type() == pcommon.ValueTypeStr && strings.EqualFold(v.Str(), "true")
-	}
-	if rec.isSpanEvent && rec.span.Status().Code() == ptrace.StatusCodeError {
-		x.escaped = true
+	x.escaped = escapedAttribute(rec.attributes)
+	if rec.isSpanEvent {
+		x.escaped = SpanExceptionEscaped(rec.span, rec.spanEvent)
 	}
 	if x.message == "" && rec.isLog {
 		x.message, _ = valueString(rec.lr.Body())
