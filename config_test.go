@@ -191,8 +191,14 @@ func TestUnknownKeysAreErrors(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := unmarshalYAML(t, "api_key: phc_test\n"+tt.yaml)
+			cfg, err := unmarshalYAML(t, "api_key: phc_test\n"+tt.yaml)
+			require.NoError(t, err, "Unmarshal leaves what it finds to Validate")
+			err = cfg.Validate()
 			require.ErrorContains(t, err, tt.want)
+			// The collector prints Validate's error after the component's
+			// name, as it is: none of its decoder's layers.
+			assert.NotContains(t, err.Error(), "decoding failed")
+			assert.NotContains(t, err.Error(), "''")
 		})
 	}
 }

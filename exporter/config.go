@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/posthogexporter/posthogexporter/internal/configkeys"
+	"github.com/posthogexporter/posthogexporter/internal/envref"
 	"github.com/posthogexporter/posthogexporter/mapping"
 	"github.com/posthogexporter/posthogexporter/mapping/tracecontext"
 )
@@ -71,6 +72,9 @@ type Config struct {
 	// Mapping holds error_mode, defaults and the spans and logs rules.
 	Mapping mapping.Config `mapstructure:",squash"`
 
+	// decodeErr is what Unmarshal found wrong, for Validate to report.
+	decodeErr error
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -120,17 +124,32 @@ var _ confmap.Unmarshaler = (*Config)(nil)
 // confighttp.ClientConfig, which has its own Unmarshal, makes it ignore
 // unused keys in the whole configuration, so a misspelled `condition:` would
 // leave a rule matching every record.
+//
+// What it finds wrong, Validate reports, which the collector calls next: an
+// error returned here would reach the user inside three layers of the
+// collector's decoder and a stray '', while Validate's errors read
+// "exporters::posthog: spans[0].propeties: unknown key; ...".
 func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	c.decodeErr = nil
 	if err := configkeys.Check(conf.ToStringMap(), reflect.TypeFor[Config]()); err != nil {
-		return err
+		c.decodeErr = err
+		return nil
 	}
-	return conf.Unmarshal(c)
+	if err := conf.Unmarshal(c); err != nil {
+		c.decodeErr = configkeys.Unwrap(err)
+	}
+	return nil
 }
 
 // Validate checks what the collector cannot: the key, the endpoint, the
 // request limits, PostHog's compression, the trace_context block and the
 // rules. It is the one gate: nothing after it checks the config again.
 func (c *Config) Validate() error {
+	if c.decodeErr != nil {
+		// The rest of the config was not decoded: checking it would only add
+		// errors about keys the user did set.
+		return c.decodeErr
+	}
 	var errs []error
 	if err := validateAPIKey(string(c.APIKey)); err != nil {
 		errs = append(errs, err)
@@ -168,6 +187,9 @@ func (c *Config) Validate() error {
 func validateAPIKey(key string) error {
 	switch {
 	case key == "":
+		if u, ok := envref.Find("posthog", "api_key"); ok {
+			return fmt.Errorf("api_key: %s; set it to your PostHog project API key (phc_...) in the collector's environment", u.Describe())
+		}
 		return errors.New("api_key: empty; set it to your PostHog project API key (phc_...), for example api_key: ${env:POSTHOG_API_KEY}")
 	case strings.HasPrefix(key, "phx_"):
 		return errors.New("api_key: this is a personal API key (phx_...), which PostHog refuses for sending events (401); " +
@@ -185,6 +207,9 @@ var ingestionPaths = []string{"/batch", "/capture", "/i/v0/e", "/e", "/track", "
 // proxy in front of one), not of one of its capture endpoints.
 func validateEndpoint(endpoint string) error {
 	if endpoint == "" {
+		if u, ok := envref.Find("posthog", "endpoint"); ok {
+			return fmt.Errorf("endpoint: %s; set it to your PostHog host, such as https://us.i.posthog.com, or remove endpoint for that default", u.Describe())
+		}
 		return errors.New("endpoint: empty; set it to your PostHog host, such as https://us.i.posthog.com or https://eu.i.posthog.com")
 	}
 	u, err := url.Parse(endpoint)

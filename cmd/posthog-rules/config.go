@@ -65,7 +65,7 @@ func loadConfig(ctx context.Context, path, exporter string) (*mapping.Config, *t
 		}
 		cfg := mapping.NewDefaultConfig()
 		if err := conf.Unmarshal(&cfg); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
+			return nil, nil, fmt.Errorf("%s: %w", path, configkeys.Unwrap(err))
 		}
 		if err := cfg.Check(); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", path, err)
@@ -98,8 +98,7 @@ func loadConfig(ctx context.Context, path, exporter string) (*mapping.Config, *t
 	}
 	var tc *tracecontext.Config
 	if cfg.TraceContext.HasValue() {
-		c := cfg.TraceContext.Get()
-		tc = &tracecontext.Config{Attributes: c.Attributes, Wait: c.Wait, MaxPending: c.MaxPending}
+		tc = cfg.TraceContext.Get()
 	}
 	return &cfg.Mapping, tc, nil
 }

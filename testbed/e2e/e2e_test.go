@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -571,12 +572,21 @@ func wantNum(t *testing.T, where string, e posthogtest.Event, key string, want i
 	}
 }
 
+// runValidate runs `validate` with env added to the test's environment; an
+// entry without "=" unsets that variable.
 func runValidate(t *testing.T, bin, config string, env ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "validate", "--config", config)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = os.Environ()
+	for _, kv := range env {
+		if !strings.Contains(kv, "=") {
+			cmd.Env = slices.DeleteFunc(cmd.Env, func(e string) bool { return strings.HasPrefix(e, kv+"=") })
+			continue
+		}
+		cmd.Env = append(cmd.Env, kv)
+	}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
