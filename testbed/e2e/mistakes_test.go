@@ -102,4 +102,3 @@ func TestFirstRuleMistakesGetAnswers(t *testing.T) {
 		})
 	}
 }
-
