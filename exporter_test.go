@@ -156,9 +156,10 @@ func TestTracesBecomeEvents(t *testing.T) {
 	assert.True(t, reqs[0].Gzip, "gzip is the default")
 	assert.Equal(t, "posthog-otel-collector-exporter/"+Version, reqs[0].Header.Get("User-Agent"))
 
-	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(3, "rule", "api")}, ignoreTime...)
-	metadatatest.AssertEqualExporterPosthogEventsSent(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(3, "rule", "api")}, ignoreTime...)
-	metadatatest.AssertEqualExporterPosthogRequests(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(1, "outcome", "success")}, ignoreTime...)
+	// Every rule has its series from the start: "named", a logs rule, at 0.
+	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(3, "rule", "api"), sumPoint(0, "rule", "named")}, ignoreTime...)
+	metadatatest.AssertEqualExporterPosthogEventsSent(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(3, "rule", "api"), sumPoint(0, "rule", "named")}, ignoreTime...)
+	metadatatest.AssertEqualExporterPosthogRequests(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(1, "outcome", "success", "status_code", "200")}, ignoreTime...)
 	metadatatest.AssertEqualExporterPosthogRequestBytes(t, h.tel, []metricdata.DataPoint[int64]{
 		sumPoint(int64(reqs[0].UncompressedBytes), "form", "uncompressed"),
 		sumPoint(int64(reqs[0].CompressedBytes), "form", "compressed"),
@@ -194,7 +195,9 @@ func TestServerErrorIsRetryable(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, consumererror.IsPermanent(err), "503 must be retried: %v", err)
 	assert.Empty(t, h.capture.Events())
-	metadatatest.AssertEqualExporterPosthogRequests(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(1, "outcome", "retryable")}, ignoreTime...)
+	// The harness turns retry_on_failure off: this exporter gives up, and
+	// the retryable error goes back to the pipeline.
+	metadatatest.AssertEqualExporterPosthogRequests(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(1, "outcome", "given_up", "status_code", "503")}, ignoreTime...)
 }
 
 // TestRetryDeliversEachEventOnce: with exporterhelper's retries on, a push
@@ -232,8 +235,8 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	assert.Equal(t, 429, reqs[0].Status)
 	assert.GreaterOrEqual(t, reqs[1].Time.Sub(reqs[0].Time), 900*time.Millisecond)
 	metadatatest.AssertEqualExporterPosthogRequests(t, h.tel, []metricdata.DataPoint[int64]{
-		sumPoint(1, "outcome", "throttled"),
-		sumPoint(1, "outcome", "success"),
+		sumPoint(1, "outcome", "will_retry", "status_code", "429"),
+		sumPoint(1, "outcome", "success", "status_code", "200"),
 	}, ignoreTime...)
 }
 
@@ -285,7 +288,7 @@ func TestPoisonEventIsIsolated(t *testing.T) {
 	for _, ev := range events {
 		assert.NotEqual(t, "user-42", ev.DistinctID)
 	}
-	metadatatest.AssertEqualExporterPosthogEventsSent(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(99, "rule", "api")}, ignoreTime...)
+	metadatatest.AssertEqualExporterPosthogEventsSent(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(99, "rule", "api"), sumPoint(0, "rule", "named")}, ignoreTime...)
 	metadatatest.AssertEqualExporterPosthogEventsDropped(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(1, "rule", "api", "reason", "rejected_by_posthog")}, ignoreTime...)
 	refusals := h.logged.FilterField(zap.String("reason", "rejected_by_posthog")).All()
 	require.Len(t, refusals, 1, "the refused event is logged, once")
@@ -313,7 +316,7 @@ func TestMappingDropsAreCounted(t *testing.T) {
 	}
 	require.NoError(t, h.traces.ConsumeTraces(context.Background(), td))
 	assert.Empty(t, h.capture.Requests(), "nothing to send, no request")
-	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(2, "rule", "api")}, ignoreTime...)
+	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(2, "rule", "api"), sumPoint(0, "rule", "named")}, ignoreTime...)
 	metadatatest.AssertEqualExporterPosthogEventsDropped(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(2, "rule", "api", "reason", "missing_distinct_id")}, ignoreTime...)
 	assert.NotEmpty(t, h.logged.FilterMessageSnippet("distinct_id").All())
 }
@@ -399,13 +402,13 @@ func TestMetricsPerExporterInstance(t *testing.T) {
 		return p
 	}
 	metadatatest.AssertEqualExporterPosthogEventsSent(t, h.tel, []metricdata.DataPoint[int64]{
-		sumPoint(3, "rule", "api"), euPoint(2, "rule", "api"),
+		sumPoint(3, "rule", "api"), euPoint(2, "rule", "api"), sumPoint(0, "rule", "named"),
 	}, ignoreTime...)
 	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{
-		sumPoint(3, "rule", "api"), euPoint(2, "rule", "api"),
+		sumPoint(3, "rule", "api"), euPoint(2, "rule", "api"), sumPoint(0, "rule", "named"),
 	}, ignoreTime...)
 	metadatatest.AssertEqualExporterPosthogRequests(t, h.tel, []metricdata.DataPoint[int64]{
-		sumPoint(1, "outcome", "success"), euPoint(1, "outcome", "success"),
+		sumPoint(1, "outcome", "success", "status_code", "200"), euPoint(1, "outcome", "success", "status_code", "200"),
 	}, ignoreTime...)
 }
 
@@ -416,9 +419,8 @@ func TestDryRunSendsNothing(t *testing.T) {
 	require.NoError(t, h.traces.ConsumeTraces(context.Background(), serverSpans(25)))
 
 	assert.Empty(t, h.capture.Requests(), "dry_run sends nothing")
-	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(25, "rule", "api")}, ignoreTime...)
-	_, err := h.tel.GetMetric("otelcol_exporter_posthog_events_sent")
-	require.Error(t, err, "nothing counted as sent")
+	metadatatest.AssertEqualExporterPosthogRecordsMatched(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(25, "rule", "api"), sumPoint(0, "rule", "named")}, ignoreTime...)
+	metadatatest.AssertEqualExporterPosthogEventsSent(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(0, "rule", "api"), sumPoint(0, "rule", "named")}, ignoreTime...)
 
 	logged := h.logged.FilterMessage("dry_run: event not sent to PostHog").All()
 	require.Len(t, logged, 10, "at most 10 events logged per 10s")
@@ -481,5 +483,22 @@ func TestUnfedRulesWarnAtStart(t *testing.T) {
 		require.Len(t, warned, 1, "once per config")
 		assert.Equal(t, "rate-limited, pool", warned[0].ContextMap()["rules"])
 		assert.Empty(t, logged.FilterMessageSnippet("No traces pipeline").All(), "the spans rule is fed")
+	}
+}
+
+// TestQueueUnitIsLogged: queue_size (the setting and exporterhelper's
+// metric) is a number of pushes, events or bytes by the sizer; the start-up
+// log says which.
+func TestQueueUnitIsLogged(t *testing.T) {
+	for sizer, unit := range map[string]string{"requests": "pushes that produced events", "items": "events", "bytes": "bytes of encoded events"} {
+		t.Run(sizer, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				q := c.QueueConfig.GetOrInsertDefault()
+				require.NoError(t, q.Sizer.UnmarshalText([]byte(sizer)))
+			})
+			logged := h.logged.FilterMessageSnippet("sending queue: queue_size counts").All()
+			require.NotEmpty(t, logged)
+			assert.Equal(t, "sending queue: queue_size counts "+unit+" (sizer: "+sizer+")", logged[0].Message)
+		})
 	}
 }

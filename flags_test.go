@@ -71,7 +71,7 @@ func TestFlagExposuresAreSentOncePerWindow(t *testing.T) {
 	metadatatest.AssertEqualExporterPosthogEventsDropped(t, h.tel,
 		[]metricdata.DataPoint[int64]{sumPoint(2, "rule", "flags", "reason", "feature_flag_repeat")}, ignoreTime...)
 	metadatatest.AssertEqualExporterPosthogEventsSent(t, h.tel,
-		[]metricdata.DataPoint[int64]{sumPoint(3, "rule", "flags")}, ignoreTime...)
+		[]metricdata.DataPoint[int64]{sumPoint(3, "rule", "flags"), sumPoint(0, "rule", "api"), sumPoint(0, "rule", "named")}, ignoreTime...)
 }
 
 // The set is bounded: past max_entries the oldest exposure is forgotten

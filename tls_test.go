@@ -120,7 +120,7 @@ func TestTLSWithTestCA(t *testing.T) {
 		assert.False(t, consumererror.IsPermanent(err), "a TLS failure may be fixed on the server side: retry")
 		assert.NotContains(t, err.Error(), secretKey)
 		assert.Empty(t, capture.Requests(), "no request got through the handshake")
-		metadatatest.AssertEqualExporterPosthogRequests(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(1, "outcome", "failed")}, ignoreTime...)
+		metadatatest.AssertEqualExporterPosthogRequests(t, h.tel, []metricdata.DataPoint[int64]{sumPoint(1, "outcome", "given_up", "status_code", "none")}, ignoreTime...)
 	})
 
 	t.Run("insecure_skip_verify", func(t *testing.T) {

@@ -82,6 +82,7 @@ func (e *posthogExporter) deliverySettings() delivery.Settings {
 		HistoricalMigration: e.cfg.HistoricalMigration,
 		Gzip:                e.cfg.ClientConfig.Compression == configcompression.TypeGzip,
 		GzipLevel:           int(e.cfg.ClientConfig.CompressionParams.Level),
+		Retry:               e.cfg.RetryConfig.Enabled,
 		MaxBatchEvents:      e.cfg.MaxBatchEvents,
 		MaxBatchBytes:       e.cfg.MaxBatchBytes,
 		UserAgent:           LibraryName + "/" + Version,
@@ -132,6 +133,7 @@ func (e *posthogExporter) start(ctx context.Context, host component.Host) error 
 	if e.dryRun != nil {
 		e.settings.Logger.Warn("dry_run is on: events are mapped and counted, and logged (a few every 10s), but nothing is sent to PostHog.")
 	}
+	logQueueUnit(e.settings.Logger, e.cfg)
 	// The body is gzipped by the sender, which must see both sizes for its
 	// metrics and split oversized requests; the client must not compress again.
 	clientCfg := e.cfg.ClientConfig
@@ -145,7 +147,26 @@ func (e *posthogExporter) start(ctx context.Context, host component.Host) error 
 		return err
 	}
 	e.sender = sender
+	e.telemetry.rulesAtZero(ctx, e.mapper)
 	return nil
+}
+
+// logQueueUnit says what exporterhelper's queue_size metric and setting
+// count: the same number means pushes, events or bytes by the sizer.
+func logQueueUnit(logger *zap.Logger, cfg *Config) {
+	if !cfg.QueueConfig.HasValue() {
+		return
+	}
+	q := cfg.QueueConfig.Get()
+	unit := map[exporterhelper.RequestSizerType]string{
+		exporterhelper.RequestSizerTypeRequests: "pushes that produced events",
+		exporterhelper.RequestSizerTypeItems:    "events",
+		exporterhelper.RequestSizerTypeBytes:    "bytes of encoded events",
+	}[q.Sizer]
+	if unit == "" {
+		return
+	}
+	logger.Info("sending queue: queue_size counts "+unit+" (sizer: "+q.Sizer.String()+")", zap.Int64("queue_size", q.QueueSize))
 }
 
 func (e *posthogExporter) shutdown(context.Context) error {

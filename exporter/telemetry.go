@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posthogexporter/posthogexporter/internal/metadata"
+	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
 // exporterKey is the attribute that names the exporter instance in every
@@ -38,6 +39,18 @@ func newTelemetry(tb *metadata.TelemetryBuilder, id component.ID) *telemetry {
 	}
 }
 
+// rulesAtZero starts every rule's records_matched and events_sent series at
+// 0, so a rule that never matches shows as 0, not as a missing series, from
+// the start (an alert on "stays at 0" needs the series).
+func (t *telemetry) rulesAtZero(ctx context.Context, m *mapping.Mapper) {
+	for _, rules := range [][]string{m.SpanRules(), m.SpanEventRules(), m.LogRules()} {
+		for _, rule := range rules {
+			t.recordsMatched(ctx, rule, 0)
+			t.EventsSent(ctx, rule, 0)
+		}
+	}
+}
+
 func (t *telemetry) recordsMatched(ctx context.Context, rule string, n int64) {
 	t.tb.ExporterPosthogRecordsMatched.Add(ctx, n, metric.WithAttributes(t.exporter, attribute.String("rule", rule)))
 }
@@ -56,8 +69,8 @@ func (t *telemetry) valuesSkipped(ctx context.Context, rule, reason string, n in
 		metric.WithAttributes(t.exporter, attribute.String("rule", rule), attribute.String("reason", reason)))
 }
 
-func (t *telemetry) Request(ctx context.Context, outcome string, uncompressed, compressed int64) {
-	t.tb.ExporterPosthogRequests.Add(ctx, 1, metric.WithAttributes(t.exporter, attribute.String("outcome", outcome)))
+func (t *telemetry) Request(ctx context.Context, outcome, status string, uncompressed, compressed int64) {
+	t.tb.ExporterPosthogRequests.Add(ctx, 1, metric.WithAttributes(t.exporter, attribute.String("outcome", outcome), attribute.String("status_code", status)))
 	t.tb.ExporterPosthogRequestBytes.Add(ctx, uncompressed, t.uncompressed)
 	t.tb.ExporterPosthogRequestBytes.Add(ctx, compressed, t.compressed)
 }

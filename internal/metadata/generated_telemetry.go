@@ -91,7 +91,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ExporterPosthogRequests, err = builder.meter.Int64Counter(
 		"otelcol_exporter_posthog_requests",
-		metric.WithDescription("Batch requests sent to PostHog, by outcome. [Development]"),
+		metric.WithDescription("Batch requests sent to PostHog, by outcome and HTTP status. [Development]"),
 		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)

@@ -88,7 +88,7 @@ func AssertEqualExporterPosthogRequestBytes(t *testing.T, tt *componenttest.Tele
 func AssertEqualExporterPosthogRequests(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_posthog_requests",
-		Description: "Batch requests sent to PostHog, by outcome. [Development]",
+		Description: "Batch requests sent to PostHog, by outcome and HTTP status. [Development]",
 		Unit:        "{request}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

@@ -58,7 +58,7 @@ func TestReliabilityThrottling(t *testing.T) {
 	if _, err := ph.WaitForEvents(ctx, 50); err != nil {
 		t.Fatalf("waiting for 50 events: %v (got %d)", err, len(ph.Events()))
 	}
-	c.waitMetric(t, "otelcol_exporter_posthog_requests", map[string]string{"outcome": "throttled"}, refusals, 5*time.Second)
+	c.waitMetric(t, "otelcol_exporter_posthog_requests", map[string]string{"outcome": "will_retry", "status_code": "429"}, refusals, 5*time.Second)
 	c.waitMetric(t, "otelcol_exporter_posthog_requests", map[string]string{"outcome": "success"}, 1, 5*time.Second)
 	metrics := c.scrape(t)
 	c.stop()

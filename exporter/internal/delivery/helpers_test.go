@@ -32,7 +32,7 @@ type recorder struct {
 }
 
 type observedRequest struct {
-	outcome                  string
+	outcome, status          string
 	uncompressed, compressed int64
 }
 
@@ -52,10 +52,10 @@ func (r *recorder) EventsDropped(_ context.Context, rule, reason string, n int64
 	r.dropped[[2]string{rule, reason}] += n
 }
 
-func (r *recorder) Request(_ context.Context, outcome string, u, c int64) {
+func (r *recorder) Request(_ context.Context, outcome, status string, u, c int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.requests = append(r.requests, observedRequest{outcome, u, c})
+	r.requests = append(r.requests, observedRequest{outcome, status, u, c})
 }
 
 func (r *recorder) totalSent() int64 {
@@ -85,7 +85,7 @@ func (r *recorder) outcomes() []string {
 	defer r.mu.Unlock()
 	var out []string
 	for _, q := range r.requests {
-		out = append(out, q.outcome)
+		out = append(out, q.outcome+" "+q.status)
 	}
 	return out
 }
@@ -126,7 +126,7 @@ func (e *env) send(ctx context.Context, evs []mapping.Event) error {
 // testSettings are the exporter's default settings, which its Config gives
 // a Sender: delivery has no defaults of its own for them.
 func testSettings(endpoint string) Settings {
-	return Settings{Endpoint: endpoint, APIKey: testKey, MaxBatchEvents: 1000, MaxBatchBytes: 5 << 20, GzipLevel: 1}
+	return Settings{Endpoint: endpoint, APIKey: testKey, MaxBatchEvents: 1000, MaxBatchBytes: 5 << 20, GzipLevel: 1, Retry: true}
 }
 
 // uuidFor makes event i's uuid recognisable.

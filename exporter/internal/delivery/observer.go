@@ -14,16 +14,27 @@ const (
 	ReasonUnauthorized = "unauthorized"
 )
 
-// Outcomes for Request.
+// Outcomes for Request: what becomes of the request's events.
 const (
-	OutcomeSuccess      = "success"      // 2xx
-	OutcomeRetryable    = "retryable"    // 408, 5xx
-	OutcomeThrottled    = "throttled"    // 429
-	OutcomeRejected     = "rejected"     // 400 and other 4xx
-	OutcomeUnauthorized = "unauthorized" // 401, 403
-	OutcomeTooLarge     = "too_large"    // 413
-	OutcomeFailed       = "failed"       // no answer: network error, timeout, cancellation
+	// OutcomeSuccess: PostHog accepted the request (2xx).
+	OutcomeSuccess = "success"
+	// OutcomeWillRetry: no answer (network error, timeout), 408, 429 or 5xx,
+	// with retry_on_failure on: Send returns a retryable error, and
+	// exporterhelper sends the events again after a backoff, until
+	// max_elapsed_time.
+	OutcomeWillRetry = "will_retry"
+	// OutcomeSplit: 413 (too large) or 400 (one event refused) for a request
+	// of several events: they are sent again in two halves.
+	OutcomeSplit = "split"
+	// OutcomeGivenUp: the events are not sent again by this exporter: 401
+	// or 403 (the key), another 4xx, a 400 or 413 for a single event, or a
+	// retryable failure with retry_on_failure off. Each is counted in
+	// EventsDropped or by exporterhelper's send_failed metrics.
+	OutcomeGivenUp = "given_up"
 )
+
+// StatusNone is the status of a request that got no answer.
+const StatusNone = "none"
 
 // Observer learns what delivery did, so the component can turn it into its
 // own metrics. Calls come from concurrent Sends: implementations must be safe
@@ -35,17 +46,18 @@ type Observer interface {
 	EventsSent(ctx context.Context, rule string, n int64)
 	// EventsDropped counts events of a rule given up on, for one of the Reason constants.
 	EventsDropped(ctx context.Context, rule string, reason string, n int64)
-	// Request reports one HTTP request: its Outcome constant and body sizes
-	// (compressed equals uncompressed without gzip).
-	Request(ctx context.Context, outcome string, uncompressedBytes, compressedBytes int64)
+	// Request reports one HTTP request: its Outcome constant, PostHog's
+	// status ("503", or StatusNone) and body sizes (compressed equals
+	// uncompressed without gzip).
+	Request(ctx context.Context, outcome, status string, uncompressedBytes, compressedBytes int64)
 }
 
 // NopObserver ignores everything.
 type NopObserver struct{}
 
-func (NopObserver) EventsSent(context.Context, string, int64)            {}
-func (NopObserver) EventsDropped(context.Context, string, string, int64) {}
-func (NopObserver) Request(context.Context, string, int64, int64)        {}
+func (NopObserver) EventsSent(context.Context, string, int64)             {}
+func (NopObserver) EventsDropped(context.Context, string, string, int64)  {}
+func (NopObserver) Request(context.Context, string, string, int64, int64) {}
 
 // tally adds up events per rule and reason over one Send, so the Observer
 // gets one call per rule instead of one per event. A push usually comes from

@@ -37,22 +37,22 @@ func classify(status int) class {
 	}
 }
 
-func outcomeOf(status int) string {
-	switch classify(status) {
-	case classSuccess:
-		return OutcomeSuccess
-	case classRetryable:
-		if status == http.StatusTooManyRequests {
-			return OutcomeThrottled
+// outcomeOf is what sendBatch will do with a request of n events that got
+// this status (0: no answer).
+func (s *Sender) outcomeOf(st *sendState, status, n int) string {
+	c := classify(status)
+	switch {
+	case status == 0 || c == classRetryable:
+		if s.set.Retry {
+			return OutcomeWillRetry
 		}
-		return OutcomeRetryable
-	case classUnauthorized:
-		return OutcomeUnauthorized
-	case classTooLarge:
-		return OutcomeTooLarge
-	default:
-		return OutcomeRejected
+		return OutcomeGivenUp
+	case c == classSuccess:
+		return OutcomeSuccess
+	case c == classTooLarge && n > 1, c == classBadRequest && n > 1 && st.bisectBudget >= 2:
+		return OutcomeSplit
 	}
+	return OutcomeGivenUp
 }
 
 // maxResponseRead bounds how much of an answer is read: enough for any

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -234,11 +235,11 @@ func (s *Sender) post(ctx context.Context, st *sendState, items []item) (respons
 	httpResp, err := s.client.Do(req)
 	b.release() // the transport holds its own references until it is done
 	if err != nil {
-		s.obs.Request(ctx, OutcomeFailed, int64(raw), int64(wire))
+		s.obs.Request(ctx, s.outcomeOf(st, 0, len(items)), StatusNone, int64(raw), int64(wire))
 		return response{}, fmt.Errorf("posthog: sending %d events: %w", len(items), err)
 	}
 	resp := s.readResponse(httpResp)
-	s.obs.Request(ctx, outcomeOf(resp.status), int64(raw), int64(wire))
+	s.obs.Request(ctx, s.outcomeOf(st, resp.status, len(items)), strconv.Itoa(resp.status), int64(raw), int64(wire))
 	return resp, nil
 }
 

@@ -85,7 +85,7 @@ func TestSendDelivers(t *testing.T) {
 			if e.rec.sent["checkout"] != 10 || len(e.rec.dropped) != 0 {
 				t.Errorf("observer sent %v dropped %v", e.rec.sent, e.rec.dropped)
 			}
-			if len(e.rec.requests) != 1 || e.rec.requests[0] != (observedRequest{OutcomeSuccess, int64(r.UncompressedBytes), int64(r.CompressedBytes)}) {
+			if len(e.rec.requests) != 1 || e.rec.requests[0] != (observedRequest{OutcomeSuccess, "200", int64(r.UncompressedBytes), int64(r.CompressedBytes)}) {
 				t.Errorf("observer requests %+v, stand-in saw %d/%d bytes", e.rec.requests, r.UncompressedBytes, r.CompressedBytes)
 			}
 		})
@@ -199,7 +199,7 @@ func TestRetryableAnswers(t *testing.T) {
 			if len(e.rec.dropped) != 0 || e.rec.totalSent() != 0 {
 				t.Errorf("observer sent %v dropped %v", e.rec.sent, e.rec.dropped)
 			}
-			if got := e.rec.outcomes(); !slices.Equal(got, []string{OutcomeRetryable}) {
+			if got := e.rec.outcomes(); !slices.Equal(got, []string{OutcomeWillRetry + " " + fmt.Sprint(status)}) {
 				t.Errorf("outcomes %v", got)
 			}
 			// The retry the exporterhelper makes goes through.
@@ -219,12 +219,12 @@ func TestThrottle(t *testing.T) {
 		want       string // in the error; "" for no throttle
 		outcome    string
 	}{
-		{"429 seconds", 429, "3", "Throttle (3s)", OutcomeThrottled},
-		{"429 date", 429, now.Add(7 * time.Second).Format(http.TimeFormat), "Throttle (7s)", OutcomeThrottled},
-		{"503 seconds", 503, "120", "Throttle (2m0s)", OutcomeRetryable},
-		{"429 without Retry-After", 429, "", "", OutcomeThrottled},
-		{"429 date in the past", 429, now.Add(-time.Minute).Format(http.TimeFormat), "", OutcomeThrottled},
-		{"429 garbage", 429, "soon", "", OutcomeThrottled},
+		{"429 seconds", 429, "3", "Throttle (3s)", "will_retry 429"},
+		{"429 date", 429, now.Add(7 * time.Second).Format(http.TimeFormat), "Throttle (7s)", "will_retry 429"},
+		{"503 seconds", 503, "120", "Throttle (2m0s)", "will_retry 503"},
+		{"429 without Retry-After", 429, "", "", "will_retry 429"},
+		{"429 date in the past", 429, now.Add(-time.Minute).Format(http.TimeFormat), "", "will_retry 429"},
+		{"429 garbage", 429, "soon", "", "will_retry 429"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -302,7 +302,7 @@ func TestUnauthorized(t *testing.T) {
 			if got := e.rec.droppedFor(ReasonUnauthorized); got != 10 {
 				t.Errorf("dropped as unauthorized: %d", got)
 			}
-			if got := e.rec.outcomes(); !slices.Equal(got, []string{OutcomeUnauthorized}) {
+			if got := e.rec.outcomes(); !slices.Equal(got, []string{OutcomeGivenUp + " " + fmt.Sprint(status)}) {
 				t.Errorf("outcomes %v: batches after a 401 should not be tried", got)
 			}
 		})
@@ -326,7 +326,7 @@ func TestNetworkErrorIsRetryable(t *testing.T) {
 		t.Fatalf("want a retryable error, got %v", err)
 	}
 	assertNoKey(t, err, e.logs)
-	if got := e.rec.outcomes(); !slices.Equal(got, []string{OutcomeFailed}) {
+	if got := e.rec.outcomes(); !slices.Equal(got, []string{"will_retry none"}) {
 		t.Errorf("outcomes %v", got)
 	}
 }
@@ -364,7 +364,7 @@ func TestMixedSuccessAndRetryable(t *testing.T) {
 	if err == nil || consumererror.IsPermanent(err) {
 		t.Fatalf("want a retryable error, got %v", err)
 	}
-	if got := e.rec.outcomes(); !slices.Equal(got, []string{OutcomeSuccess, OutcomeRetryable}) {
+	if got := e.rec.outcomes(); !slices.Equal(got, []string{"success 200", "will_retry 503"}) {
 		t.Errorf("outcomes %v: the third batch should wait for the retry", got)
 	}
 	if e.rec.sent["r"] != 4 {
@@ -479,6 +479,15 @@ func TestBadRequestBudget(t *testing.T) {
 	if e.logs.FilterMessageSnippet("More events dropped").Len() != 1 {
 		t.Error("no summary of unlogged drops")
 	}
+	// Refused requests are split while the budget lasts; the last gives up.
+	outcomes := e.rec.outcomes()
+	counts := map[string]int{}
+	for _, o := range outcomes {
+		counts[o]++
+	}
+	if counts["split 400"] == 0 || counts["split 400"]+counts["given_up 400"] != len(outcomes) || outcomes[len(outcomes)-1] != "given_up 400" {
+		t.Errorf("outcomes %v", counts)
+	}
 }
 
 func TestConcurrentSends(t *testing.T) {
@@ -573,5 +582,42 @@ func TestEventNameIsReadBackFromJSON(t *testing.T) {
 	}
 	if got := eventName(&Event{JSON: []byte(`{"uuid":"x`)}); got != "" {
 		t.Errorf("a cut JSON gave %q", got)
+	}
+}
+
+// TestRequestOutcomes: each request is counted under what becomes of its
+// events, with PostHog's status beside it, so a retry is never read as loss.
+func TestRequestOutcomes(t *testing.T) {
+	tests := []struct {
+		name     string
+		statuses []int // then 200
+		events   int
+		noRetry  bool
+		closed   bool // no server: no answer
+		want     []string
+	}{
+		{name: "accepted", events: 2, want: []string{"success 200"}},
+		{name: "server error, retried", statuses: []int{503}, events: 2, want: []string{"will_retry 503"}},
+		{name: "server error, retry off", statuses: []int{503}, events: 2, noRetry: true, want: []string{"given_up 503"}},
+		{name: "no answer, retried", closed: true, events: 2, want: []string{"will_retry none"}},
+		{name: "no answer, retry off", closed: true, events: 2, noRetry: true, want: []string{"given_up none"}},
+		{name: "too large, split", statuses: []int{413}, events: 2, want: []string{"split 413", "success 200", "success 200"}},
+		{name: "one event too large", statuses: []int{413}, events: 1, want: []string{"given_up 413"}},
+		{name: "one event refused", statuses: []int{400}, events: 1, want: []string{"given_up 400"}},
+		{name: "refused, split", statuses: []int{400}, events: 2, want: []string{"split 400", "success 200", "success 200"}},
+		{name: "key refused", statuses: []int{401}, events: 2, want: []string{"given_up 401"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seq := &statusSequence{next: posthogtest.NewServer(), statuses: tt.statuses}
+			e := newEnv(t, seq, func(s *Settings) { s.Retry = !tt.noRetry })
+			if tt.closed {
+				e.srv.Close()
+			}
+			_ = e.send(context.Background(), makeEvents(tt.events, "r"))
+			if got := e.rec.outcomes(); !slices.Equal(got, tt.want) {
+				t.Errorf("outcomes %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

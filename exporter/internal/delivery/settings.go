@@ -36,6 +36,10 @@ type Settings struct {
 	Gzip bool
 	// GzipLevel is the gzip compression level, 1 (fastest) to 9 (smallest).
 	GzipLevel int
+	// Retry says that exporterhelper sends again what Send returns as
+	// retryable (retry_on_failure is on). It changes only the outcome that
+	// requests are counted under: will_retry, or given_up.
+	Retry bool
 	// MaxBatchEvents caps the events of one request.
 	MaxBatchEvents int
 	// MaxBatchBytes caps the uncompressed body of one request.
