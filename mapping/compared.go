@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
-	"github.com/posthogexporter/posthogexporter/internal/configkeys"
 )
 
 // A false comparison says little by itself: a status of 500 and a status
@@ -23,11 +21,9 @@ import (
 type comparison[K any] struct {
 	left, right *ottl.ValueExpression[K]
 	leftText    string
-	// attrs reads the map the left side indexes (span.attributes, ...),
-	// and key is the index, when the left side is an attribute.
-	attrs   *ottl.ValueExpression[K]
-	context string
-	key     string
+	// attr is the attribute the left side reads, when it reads one.
+	attr   attributeRef[K]
+	isAttr bool
 }
 
 var attributePath = regexp.MustCompile(`^(\w+)\.attributes\["([^"]+)"\]$`)
@@ -48,11 +44,7 @@ func parseComparison[K any](p *ottl.Parser[K], text string) *comparison[K] {
 		return nil
 	}
 	c := &comparison[K]{left: l, right: r, leftText: left}
-	if m := attributePath.FindStringSubmatch(left); m != nil {
-		if a, err := p.ParseValueExpression(m[1] + ".attributes"); err == nil {
-			c.attrs, c.context, c.key = a, m[1], m[2]
-		}
-	}
+	c.attr, c.isAttr = parseAttributeRef(p, left)
 	return c
 }
 
@@ -88,33 +80,30 @@ func splitComparison(s string) (left, right string, ok bool) {
 	return strings.TrimSpace(s[:at]), strings.TrimSpace(s[at+width:]), true
 }
 
-// describe says what the comparison compared, for the record of tCtx.
-func (c *comparison[K]) describe(ctx context.Context, tCtx K) string {
+// describe says what the comparison compared, for the record of tCtx, and
+// whether it looks like a mistake in the rule rather than a record that
+// does not match: an absent attribute with a near name the record has, or
+// two sides of different types.
+func (c *comparison[K]) describe(ctx context.Context, tCtx K) (said string, mistake bool) {
 	lv, err := c.left.Eval(ctx, tCtx)
 	if err != nil {
-		return ""
+		return "", false
 	}
-	if lv == nil && c.attrs != nil {
-		if m, err := c.attrs.Eval(ctx, tCtx); err == nil {
-			if attrs, ok := m.(pcommon.Map); ok {
-				var keys []string
-				for k := range attrs.All() {
-					keys = append(keys, k)
-				}
-				slices.Sort(keys)
-				if near := configkeys.Nearest(c.key, keys); near != "" {
-					return fmt.Sprintf("%s has no attribute %q; it has %q", c.context, c.key, near)
-				}
-				return fmt.Sprintf("%s has no attribute %q", c.context, c.key)
-			}
+	if lv == nil && c.isAttr {
+		if said, near := c.attr.absent(ctx, tCtx); said != "" {
+			return said, near
 		}
 	}
 	rv, err := c.right.Eval(ctx, tCtx)
 	if err != nil {
-		return ""
+		return "", false
 	}
-	return fmt.Sprintf("%s is %s, compared with %s", c.leftText, valueAndType(lv), valueAndType(rv))
+	lt, rt := valueType(lv), valueType(rv)
+	mistake = lv != nil && rv != nil && lt != rt && !(isNumber(lt) && isNumber(rt))
+	return fmt.Sprintf("%s is %s, compared with %s", c.leftText, valueAndType(lv), valueAndType(rv)), mistake
 }
+
+func isNumber(t string) bool { return t == "int" || t == "double" }
 
 // valueAndType writes a value as OTTL sees it, with its type.
 func valueAndType(v any) string {
@@ -135,4 +124,23 @@ func valueAndType(v any) string {
 		return "a slice"
 	}
 	return fmt.Sprintf("%v (%T)", v, v)
+}
+
+// valueType names the type of an OTTL value.
+func valueType(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case int64:
+		return "int"
+	case float64:
+		return "double"
+	case bool:
+		return "bool"
+	case pcommon.Map:
+		return "map"
+	case pcommon.Slice:
+		return "slice"
+	}
+	return fmt.Sprintf("%T", v)
 }

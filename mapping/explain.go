@@ -42,6 +42,12 @@ type Outcome struct {
 	Event *Event
 	// Dropped is why a matched rule sent nothing; empty otherwise.
 	Dropped DropReason
+
+	// Absent, for a matched rule, names each of its values that reads an
+	// attribute the record does not have, so the event goes without it:
+	// `properties.amount: span has no attribute "order.amout"; it has
+	// "order.amount"`.
+	Absent []string
 }
 
 // FailedTerm names the false part of a rule's conditions: the index of the
@@ -54,6 +60,10 @@ type FailedTerm struct {
 	// and type, or that the record has no such attribute and the nearest
 	// one it has. Empty for other terms.
 	Compared string
+	// Mistake says that Compared looks like a mistake in the rule rather
+	// than a record that does not match: an attribute absent but for a
+	// near name, or sides of different types ("200" against 200).
+	Mistake bool
 }
 
 // Explainer runs the rules one record at a time, through the Mapper that the
@@ -64,6 +74,11 @@ type Explainer struct {
 	spans      []conditionTerms[*ottlspan.TransformContext]
 	logs       []conditionTerms[*ottllog.TransformContext]
 	spanEvents []conditionTerms[*ottlspanevent.TransformContext]
+
+	// The values of each rule that read one attribute.
+	spanReads      [][]attributeRead[*ottlspan.TransformContext]
+	logReads       [][]attributeRead[*ottllog.TransformContext]
+	spanEventReads [][]attributeRead[*ottlspanevent.TransformContext]
 }
 
 // conditionTerms holds, for one rule, the `and` terms of each condition, parsed.
@@ -97,9 +112,11 @@ func NewExplainer(cfg *Config, lib Library, set component.TelemetrySettings) (*E
 	}
 	for i := range cfg.Spans {
 		x.spans = append(x.spans, parseTerms(&sp, cfg.Spans[i].Conditions))
+		x.spanReads = append(x.spanReads, parseAttributeReads(&sp, "span", &cfg.Spans[i], &cfg.Defaults))
 	}
 	for i := range cfg.Logs {
 		x.logs = append(x.logs, parseTerms(&lp, cfg.Logs[i].Conditions))
+		x.logReads = append(x.logReads, parseAttributeReads(&lp, "log", &cfg.Logs[i], &cfg.Defaults))
 	}
 	ep, err := newSpanEventParser(set)
 	if err != nil {
@@ -107,6 +124,7 @@ func NewExplainer(cfg *Config, lib Library, set component.TelemetrySettings) (*E
 	}
 	for i := range cfg.SpanEvents {
 		x.spanEvents = append(x.spanEvents, parseTerms(&ep, cfg.SpanEvents[i].Conditions))
+		x.spanEventReads = append(x.spanEventReads, parseAttributeReads(&ep, "spanevent", &cfg.SpanEvents[i], &cfg.Defaults))
 	}
 	return x, nil
 }
@@ -157,6 +175,7 @@ func (x *Explainer) Span(ctx context.Context, rs ptrace.ResourceSpans, ss ptrace
 	tCtx := ottlspan.NewTransformContext(nrs, nss, nspan)
 	defer tCtx.Close()
 	explainFailures(ctx, out, x.spans, tCtx)
+	explainAbsent(ctx, out, x.spanReads, tCtx)
 	return out
 }
 
@@ -175,6 +194,7 @@ func (x *Explainer) SpanEvent(ctx context.Context, rs ptrace.ResourceSpans, ss p
 	tCtx := ottlspanevent.NewTransformContext(nrs, nss, nspan, se, ottlspanevent.WithEventIndex(int64(index)))
 	defer tCtx.Close()
 	explainFailures(ctx, out, x.spanEvents, tCtx)
+	explainAbsent(ctx, out, x.spanEventReads, tCtx)
 	return out
 }
 
@@ -199,6 +219,7 @@ func (x *Explainer) Log(ctx context.Context, rl plog.ResourceLogs, sl plog.Scope
 	tCtx := ottllog.NewTransformContext(nrl, nsl, nlr)
 	defer tCtx.Close()
 	explainFailures(ctx, out, x.logs, tCtx)
+	explainAbsent(ctx, out, x.logReads, tCtx)
 	return out
 }
 
@@ -252,7 +273,7 @@ func failedTerm[K any](ctx context.Context, conds conditionTerms[K], tCtx K) *Fa
 			if j > bestTrue {
 				best, bestTrue = &FailedTerm{Condition: i, Term: t.text}, j
 				if t.compared != nil && !ok {
-					best.Compared = t.compared.describe(ctx, tCtx)
+					best.Compared, best.Mistake = t.compared.describe(ctx, tCtx)
 				}
 			}
 			break

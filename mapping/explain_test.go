@@ -70,15 +70,15 @@ spans:
 	assert.Equal(t, "u1", got["matches"].Event.DistinctID)
 
 	want := map[string]FailedTerm{
-		"and":             {0, `span.attributes["http.route"] == "/pay"`, `span.attributes["http.route"] is "/cart" (string), compared with "/pay" (string)`},
-		"or-group":        {0, `(span.attributes["user"] == "u2" or span.attributes["user"] == "u3")`, ""},
-		"top-level-or":    {0, `span.name == "nope" or span.name == "other"`, ""},
-		"not":             {0, `not (span.attributes["user"] == "u1" and span.kind == SPAN_KIND_SERVER)`, ""},
-		"nested":          {0, `span.attributes["http.response.status_code"] < 500`, `span.attributes["http.response.status_code"] is 503 (int), compared with 500 (int)`},
-		"converter":       {0, `Milliseconds(span.end_time - span.start_time) > 1000`, `Milliseconds(span.end_time - span.start_time) is 250 (int), compared with 1000 (int)`},
-		"error":           {0, `ParseJSON(span.attributes["payload"])["a"] == 1`, ""},
-		"closest":         {1, `span.kind == SPAN_KIND_CLIENT`, `span.kind is 2 (int), compared with 3 (int)`},
-		"string-with-and": {0, `span.name == "a and b"`, `span.name is "checkout" (string), compared with "a and b" (string)`},
+		"and":             {0, `span.attributes["http.route"] == "/pay"`, `span.attributes["http.route"] is "/cart" (string), compared with "/pay" (string)`, false},
+		"or-group":        {0, `(span.attributes["user"] == "u2" or span.attributes["user"] == "u3")`, "", false},
+		"top-level-or":    {0, `span.name == "nope" or span.name == "other"`, "", false},
+		"not":             {0, `not (span.attributes["user"] == "u1" and span.kind == SPAN_KIND_SERVER)`, "", false},
+		"nested":          {0, `span.attributes["http.response.status_code"] < 500`, `span.attributes["http.response.status_code"] is 503 (int), compared with 500 (int)`, false},
+		"converter":       {0, `Milliseconds(span.end_time - span.start_time) > 1000`, `Milliseconds(span.end_time - span.start_time) is 250 (int), compared with 1000 (int)`, false},
+		"error":           {0, `ParseJSON(span.attributes["payload"])["a"] == 1`, "", false},
+		"closest":         {1, `span.kind == SPAN_KIND_CLIENT`, `span.kind is 2 (int), compared with 3 (int)`, false},
+		"string-with-and": {0, `span.name == "a and b"`, `span.name is "checkout" (string), compared with "a and b" (string)`, false},
 	}
 	for rule, w := range want {
 		o := got[rule]
@@ -112,15 +112,55 @@ spans:
 	span.Attributes().PutStr("http.route", "/cart")
 	span.Attributes().PutStr("status", "200")
 	got := map[string]string{}
+	mistakes := map[string]bool{}
 	for _, o := range x.Span(context.Background(), rs, ss, span) {
 		require.NotNil(t, o.Failed, o.Rule)
 		got[o.Rule] = o.Failed.Compared
+		mistakes[o.Rule] = o.Failed.Mistake
 	}
 	assert.Equal(t, map[string]string{
 		"typo":          `span has no attribute "http.rout"; it has "http.route"`,
 		"string-status": `span.attributes["status"] is "200" (string), compared with 200 (int)`,
 		"absent":        `span has no attribute "zzz"`,
 	}, got)
+	// An attribute with a near name, and sides of two types, look like
+	// mistakes in the rule; an attribute simply absent does not.
+	assert.Equal(t, map[string]bool{"typo": true, "string-status": true, "absent": false}, mistakes)
+}
+
+// A matched rule says which of its values read an attribute the record does
+// not have: the event goes without them, and nothing else would tell.
+func TestExplainNamesAbsentAttributes(t *testing.T) {
+	x := newTestExplainer(t, `
+defaults: {properties: {tenant: 'resource.attributes["tenant.id"]'}}
+spans:
+  - name: checkout
+    event: checkout_completed
+    distinct_id: ['"x"']
+    properties: {amount: 'span.attributes["order.amout"]', currency: 'span.attributes["order.currency"]', route: 'Concat([span.attributes["nope"]], "")'}
+    set: {plan: 'span.attributes["plan"]'}
+    person_profiles: true
+    attributes: [http.rout]
+  - {name: unmatched, event: e, distinct_id: ['"x"'], conditions: ['false'], properties: {a: 'span.attributes["zzz"]'}}
+`)
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	ss := rs.ScopeSpans().AppendEmpty()
+	span := ss.Spans().AppendEmpty()
+	span.Attributes().PutDouble("order.amount", 42.5)
+	span.Attributes().PutStr("order.currency", "EUR")
+	span.Attributes().PutStr("http.route", "/checkout")
+	got := map[string][]string{}
+	for _, o := range x.Span(context.Background(), rs, ss, span) {
+		got[o.Rule] = o.Absent
+	}
+	assert.Equal(t, []string{
+		`properties.amount: span has no attribute "order.amout"; it has "order.amount"`,
+		`properties.tenant: resource has no attribute "tenant.id"`,
+		`set.plan: span has no attribute "plan"`,
+		`attributes[0]: span has no attribute "http.rout"; it has "http.route"`,
+	}, got["checkout"], "an expression that is not one attribute (route) is not judged")
+	assert.Empty(t, got["unmatched"], "only a matched rule's values are read")
 }
 
 func TestExplainDrops(t *testing.T) {

@@ -86,6 +86,9 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			} else if diff != "" {
 				failed++
 				fmt.Fprintf(stdout, "FAIL %s\n%s", dir, diff)
+				for _, note := range caseNotes(ctx, dir, *config, *exporterName) {
+					fmt.Fprintf(stdout, "  why? %s\n", note)
+				}
 			} else {
 				fmt.Fprintf(stdout, "ok   %s\n", dir)
 			}
@@ -140,15 +143,23 @@ func fileExists(path string) bool {
 
 // runCase maps a case's inputs with its rules, as the exporter does (one
 // push per input document), and returns the expected file's content.
-func runCase(ctx context.Context, dir, config, exporter string) ([]byte, error) {
-	path := config
+// caseRules is the rules file of a case: its own, or --config.
+func caseRules(dir, config string) (string, error) {
 	switch {
 	case fileExists(filepath.Join(dir, rulesFile)):
-		path = filepath.Join(dir, rulesFile)
+		return filepath.Join(dir, rulesFile), nil
 	case fileExists(filepath.Join(dir, configFile)):
-		path = filepath.Join(dir, configFile)
-	case path == "":
-		return nil, fmt.Errorf("no rules: the case has neither %s nor %s, and no --config was given", rulesFile, configFile)
+		return filepath.Join(dir, configFile), nil
+	case config == "":
+		return "", fmt.Errorf("no rules: the case has neither %s nor %s, and no --config was given", rulesFile, configFile)
+	}
+	return config, nil
+}
+
+func runCase(ctx context.Context, dir, config, exporter string) ([]byte, error) {
+	path, err := caseRules(dir, config)
+	if err != nil {
+		return nil, err
 	}
 	cfg, tc, err := loadConfig(ctx, path, exporter)
 	if err != nil {

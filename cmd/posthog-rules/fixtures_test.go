@@ -105,3 +105,42 @@ exporters:
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, "no --config was given")
 }
+
+// TestTestSaysWhy: a case that fails because of a mistake in the rules says
+// which, in explain's words, under its diff: the first rule of a new user,
+// with a misspelled attribute in a property and one in a condition.
+func TestTestSaysWhy(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "rules.yaml", `
+spans:
+  - name: checkout
+    event: checkout_completed
+    distinct_id: ['"u1"']
+    conditions: ['span.attributes["http.route"] == "/checkout" and span.attributes["http.response.status_code"] == 200']
+    properties: {amount: 'span.attributes["order.amout"]'}
+  - name: typo
+    event: typo_seen
+    distinct_id: ['"u1"']
+    conditions: ['span.attributes["http.rout"] == "/checkout"']
+`)
+	writeFile(t, dir, "traces.yaml", `
+resourceSpans:
+  - scopeSpans:
+      - spans:
+          - name: POST /checkout
+            traceId: 5b8efff798038103d269b633813fc60c
+            spanId: eee19b7ec3c1b174
+            kind: 2
+            startTimeUnixNano: "1700000000000000000"
+            endTimeUnixNano: "1700000000100000000"
+            attributes:
+              - {key: http.route, value: {stringValue: /checkout}}
+              - {key: http.response.status_code, value: {intValue: "200"}}
+              - {key: order.amount, value: {doubleValue: 42.5}}
+`)
+	writeFile(t, dir, "events.json", `{"events": [], "matched": {}}`)
+	code, out, _ := runCmd(t, "test", dir)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, `  why? span POST /checkout [eee19b7e]  checkout: properties.amount: span has no attribute "order.amout"; it has "order.amount"`+"\n")
+	assert.Contains(t, out, `  why? span POST /checkout [eee19b7e]  typo: conditions[0]: span.attributes["http.rout"] == "/checkout" is false: span has no attribute "http.rout"; it has "http.route"`+"\n")
+}

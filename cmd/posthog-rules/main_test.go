@@ -167,7 +167,8 @@ func TestExplainJSONContract(t *testing.T) {
 	assert.Equal(t, map[string]any{
 		"kind": "span", "name": "checkout",
 		"trace_id": "0102030405060708090a0b0c0d0e0f10", "span_id": "1112131415161718",
-		"resource": map[string]any{"service.name": "shop"},
+		"resource":   map[string]any{"service.name": "shop"},
+		"attributes": map[string]any{"user": "u1", "payload": "{oops"},
 	}, r["record"])
 
 	ruleList := r["rules"].([]any)
@@ -279,7 +280,7 @@ func TestExplainInputs(t *testing.T) {
 	for _, r := range reports[:3] {
 		assert.Equal(t, "checkout", r["record"].(map[string]any)["name"])
 	}
-	assert.Equal(t, map[string]any{"kind": "log", "name": "signup", "trace_id": "", "span_id": "", "resource": map[string]any{}}, reports[3]["record"])
+	assert.Equal(t, map[string]any{"kind": "log", "name": "signup", "trace_id": "", "span_id": "", "resource": map[string]any{}, "attributes": map[string]any{}}, reports[3]["record"])
 
 	bad := writeFile(t, dir, "metrics.json", `{"resourceMetrics":[]}`)
 	code, _, errOut = runCmd(t, "explain", "--config", rules, bad)

@@ -24,6 +24,9 @@ type recordInfo struct {
 	TraceID  string             `json:"trace_id"`
 	SpanID   string             `json:"span_id"`
 	Resource map[string]any     `json:"resource"`
+	// Attributes are the record's own: the span's, the span event's or the
+	// log record's, as the rules read them.
+	Attributes map[string]any `json:"attributes"`
 	// EventIndex, for a span event, is its position among its span's events.
 	EventIndex *int `json:"event_index,omitempty"`
 	// Inherited, with trace_context, holds the listed attributes the span
@@ -42,6 +45,9 @@ type ruleReport struct {
 	Error   *string           `json:"error"`
 	Events  []json.RawMessage `json:"events"`
 	Dropped *string           `json:"dropped"`
+	// Absent: the rule's values that read an attribute the record does
+	// not have (mapping.Outcome).
+	Absent []string `json:"absent,omitempty"`
 }
 
 type failedTerm struct {
@@ -49,6 +55,8 @@ type failedTerm struct {
 	Term      string `json:"term"`
 	// Compared: what a false comparison compared (mapping.FailedTerm).
 	Compared string `json:"compared,omitempty"`
+	// Mistake: Compared looks like a mistake in the rule (mapping.FailedTerm).
+	Mistake bool `json:"mistake,omitempty"`
 }
 
 // explainer turns records into reports, keeping the rules the user asked for.
@@ -97,18 +105,20 @@ type spanNote struct {
 // span calls emit with the report of span and of its events.
 func (e *explainer) span(ctx context.Context, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span, note spanNote, emit func(*recordReport)) {
 	info := recordInfo{
-		Kind:      mapping.KindSpan,
-		Name:      span.Name(),
-		TraceID:   span.TraceID().String(),
-		SpanID:    span.SpanID().String(),
-		Resource:  rs.Resource().Attributes().AsRaw(),
-		Inherited: note.inherited,
-		waited:    note.waited,
+		Kind:       mapping.KindSpan,
+		Name:       span.Name(),
+		TraceID:    span.TraceID().String(),
+		SpanID:     span.SpanID().String(),
+		Resource:   rs.Resource().Attributes().AsRaw(),
+		Attributes: span.Attributes().AsRaw(),
+		Inherited:  note.inherited,
+		waited:     note.waited,
 	}
 	e.emit(info, e.x.Span(ctx, rs, ss, span), emit)
 	for i, se := range span.Events().All() {
 		info := info
 		info.Kind, info.Name, info.EventIndex = mapping.KindSpanEvent, se.Name(), &i
+		info.Attributes = se.Attributes().AsRaw()
 		e.emit(info, e.x.SpanEvent(ctx, rs, ss, span, i), emit)
 	}
 }
@@ -130,12 +140,13 @@ func (e *explainer) logs(ctx context.Context, ld plog.Logs, emit func(*recordRep
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				info := recordInfo{
-					Kind:     mapping.KindLog,
-					Name:     lr.EventName(),
-					TraceID:  lr.TraceID().String(),
-					SpanID:   lr.SpanID().String(),
-					Resource: rl.Resource().Attributes().AsRaw(),
-					body:     lr.Body().AsString(),
+					Kind:       mapping.KindLog,
+					Name:       lr.EventName(),
+					TraceID:    lr.TraceID().String(),
+					SpanID:     lr.SpanID().String(),
+					Resource:   rl.Resource().Attributes().AsRaw(),
+					Attributes: lr.Attributes().AsRaw(),
+					body:       lr.Body().AsString(),
 				}
 				e.emit(info, e.x.Log(ctx, rl, sl, lr), emit)
 			}
@@ -158,9 +169,9 @@ func (e *explainer) emit(info recordInfo, outcomes []mapping.Outcome, emit func(
 }
 
 func reportOf(o *mapping.Outcome) ruleReport {
-	r := ruleReport{Rule: o.Rule, Matched: o.Matched, Events: []json.RawMessage{}}
+	r := ruleReport{Rule: o.Rule, Matched: o.Matched, Events: []json.RawMessage{}, Absent: o.Absent}
 	if o.Failed != nil {
-		r.Failed = &failedTerm{Condition: o.Failed.Condition, Term: o.Failed.Term, Compared: o.Failed.Compared}
+		r.Failed = &failedTerm{Condition: o.Failed.Condition, Term: o.Failed.Term, Compared: o.Failed.Compared, Mistake: o.Failed.Mistake}
 	}
 	if o.Err != nil {
 		msg := o.Err.Error()

@@ -67,6 +67,15 @@ func (t *textWriter) write(r *recordReport) error {
 		b.WriteString("  ")
 		b.WriteString(detail)
 		b.WriteString("\n")
+		for _, absent := range rule.Absent {
+			b.WriteString(pad(label, recordWidth) + "  " + pad(rule.Rule, t.ruleWidth) + "  ")
+			if t.color {
+				b.WriteString(yellow + pad("absent", 7) + reset)
+			} else {
+				b.WriteString(pad("absent", 7))
+			}
+			b.WriteString("  " + absent + "\n")
+		}
 	}
 	if note := contextNote(&r.Record); note != "" {
 		b.WriteString(pad(label, recordWidth))
