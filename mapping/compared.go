@@ -9,7 +9,6 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 	"go.opentelemetry.io/collector/pdata/pcommon"
-
 )
 
 // A false comparison says little by itself: a status of 500 and a status

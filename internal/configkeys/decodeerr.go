@@ -24,7 +24,7 @@ func Unwrap(err error) error {
 // flatten collects the leaves of err's tree; path is the innermost key
 // named so far.
 func flatten(err error, path string, out *[]error) {
-	switch e := err.(type) {
+	switch e := err.(type) { //nolint:errorlint // walks the tree itself, one layer at a time
 	case interface{ Unwrap() []error }:
 		for _, inner := range e.Unwrap() {
 			flatten(inner, path, out)
