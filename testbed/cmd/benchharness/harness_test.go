@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/posthogexporter/posthogexporter/internal/benchload"
 	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
@@ -49,21 +50,21 @@ func tlEngineMapper(t *testing.T) *mapping.Mapper {
 // carry about 15 attributes; ids are fresh on every stamp.
 func TestBatchMatchesRules(t *testing.T) {
 	m := tlEngineMapper(t)
-	ids := newIDGen()
+	ids := benchload.NewIDGen()
 	seenSpan := map[[8]byte]bool{}
-	matching, want, events := expectedEvents(int64(batchSize))
+	matching, want, events := benchload.ExpectedEvents(int64(benchload.BatchSize))
 	if matching != 10 || events != 11 {
 		t.Errorf("a batch: %d matching spans, %d events; want 10 spans, 11 events (the failed engine run's exception too)", matching, events)
 	}
 	for seed := range uint64(5) {
-		b := newBatch(rand.New(rand.NewPCG(seed, 7)))
-		if len(b.spans) != 100 {
-			t.Errorf("seed %d: %d spans, want 100", seed, len(b.spans))
+		b := benchload.NewBatch(rand.New(rand.NewPCG(seed, 7)))
+		if len(b.Spans) != 100 {
+			t.Errorf("seed %d: %d spans, want 100", seed, len(b.Spans))
 		}
 		for round := range 2 {
-			b.stamp(ids, time.Now())
+			b.Stamp(ids, time.Now())
 			res := &mapping.Result{}
-			if err := m.MapTraces(context.Background(), b.td, res); err != nil {
+			if err := m.MapTraces(context.Background(), b.TD, res); err != nil {
 				t.Fatal(err)
 			}
 			got := map[string]int64{}
@@ -73,7 +74,7 @@ func TestBatchMatchesRules(t *testing.T) {
 			if d := diffCounts(want, got); d != "" {
 				t.Errorf("seed %d round %d: events (got/want): %s", seed, round, d)
 			}
-			for i, s := range b.spans {
+			for i, s := range b.Spans {
 				if n := s.Attributes().Len(); n < 14 || n > 16 {
 					t.Errorf("span %q has %d attributes, want about 15", s.Name(), n)
 				}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posthogexporter/posthogexporter/internal/benchload"
 	"github.com/posthogexporter/posthogexporter/testbed/collectortest"
 )
 
@@ -87,7 +88,7 @@ func (s settings) measure(ctx context.Context, spec runSpec) (res runResult) {
 		return fail(ctx.Err())
 	}
 	want := st.sent.Load() // otlphttp forwards every span
-	matching, wantByName, events := expectedEvents(want)
+	matching, wantByName, events := benchload.ExpectedEvents(want)
 	if spec.exporter == expPostHog {
 		want = events
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/posthogexporter/posthogexporter/internal/benchload"
 )
 
 // Targets of issue 7 for run 1.
@@ -85,7 +87,7 @@ func writeFindings(b *strings.Builder, s settings, results []runResult) {
 	}
 	if ph != nil && endless.measured() && ph.cpuPct > 0 {
 		fmt.Fprintf(b, "- **trace_context, worst case** (run 6: the same spans spread over %d traces that never go quiet, so each waits max_wait, 30s, then maps its later spans at once): %.2f× the CPU of run 1 (%.1f%% vs %.1f%% of a core), RSS max %.1f MiB, nothing lost and uuids unique: %s.\n",
-			endlessTraces, endless.cpuPct/ph.cpuPct, endless.cpuPct, ph.cpuPct, endless.rssMax,
+			benchload.EndlessTraces, endless.cpuPct/ph.cpuPct, endless.cpuPct, ph.cpuPct, endless.rssMax,
 			met(endless.lost == 0 && endless.dups == 0 && endless.rejectedByStandin == 0))
 	}
 	if !s.runs["max"] {
@@ -122,7 +124,7 @@ func writeMethod(b *strings.Builder, s settings, m machineInfo, results []runRes
 	fmt.Fprintf(b, "- Machine: %d × %s (nproc %d), %s, %s; load average %s at the start; %s.\n",
 		m.nproc, m.cpu, m.nproc, m.kernel, m.goVer, m.loadavg, m.date)
 	fmt.Fprintf(b, "- Load (testbed/cmd/benchharness): OTLP/HTTP protobuf (gzip), %d spans per request, %d concurrent senders, on a fixed schedule. Spans of a tl-engine-like service with about 15 attributes each: in every 100, 10 match one tl-engine rule each (4 HTTP server requests, 2 cache lookups, 2 engine runs, 1 slow query, 1 queued engine; the failed engine run's exception event also makes an $exception) and 90 match none (40 fast SQL queries, 20 internal spans, 15 HTTP client calls, 10 redis commands, 5 gRPC calls). Every span has fresh ids.\n",
-		batchSize, senders)
+		benchload.BatchSize, senders)
 	b.WriteString("- Collector: `_build/otelcol-posthog`. posthog: `testdata/config/tl-engine.yaml` (OTLP receiver, no processor, in-memory sending queue batching events, gzip), without its `trace_context` block except in runs 5 and 6 (as shipped: `wait: 7s`, `max_wait: 30s`; the load's spans name parents that never arrive, so each span that waits, the matching ones without `enduser.id`, waits until its trace has been quiet for 7 s), ports set with `--set`, delivering to the PostHog capture stand-in (internal/posthogtest, which validates requests as PostHog does). otlphttp: `testdata/config/bench-otlphttp.yaml` (same receiver, no processor, otlphttp exporter with its defaults and default queue) delivering to an OTLP/HTTP sink. Collector metrics off; everything on 127.0.0.1.\n")
 	b.WriteString("- CPU: the collector's utime+stime from /proc/<pid>/stat over the measured window, as % of one core. RSS: VmRSS from /proc/<pid>/status every second in that window. spans/s in: spans the receiver accepted (2xx) per second; out/s: events (posthog) or spans (otlphttp) the sink received per second. sent, expected, received and lost count the whole run including warm-up; lost = expected − received after the collector's graceful shutdown.\n")
 	var cond []string
