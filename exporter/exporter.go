@@ -194,7 +194,11 @@ func (e *posthogExporter) toRequest(ctx context.Context, mapErr error, results .
 		// error_mode: propagate. Retrying cannot make the rule evaluate.
 		return nil, consumererror.NewPermanent(fmt.Errorf("mapping records to PostHog events: %w", mapErr))
 	}
-	var events []delivery.Event
+	n := 0
+	for _, res := range results {
+		n += len(res.Events)
+	}
+	events := make([]delivery.Event, 0, n) // the request keeps it: one allocation, not a growing series
 	for _, res := range results {
 		e.mapped(ctx, res)
 		if len(res.Events) > 0 {

@@ -26,6 +26,10 @@ type telemetry struct {
 	exporter attribute.KeyValue
 
 	uncompressed, compressed metric.AddOption
+	// byRule holds each rule's attribute set (exporter and rule), made on
+	// first use: building it per push cost allocations on every push.
+	// Rules are fixed by the config, so it stays small.
+	byRule sync.Map // rule name -> metric.AddOption
 }
 
 func newTelemetry(tb *metadata.TelemetryBuilder, id component.ID) *telemetry {
@@ -38,12 +42,22 @@ func newTelemetry(tb *metadata.TelemetryBuilder, id component.ID) *telemetry {
 	}
 }
 
+// ruleAttributes is the attribute set of the metrics about one rule.
+func (t *telemetry) ruleAttributes(rule string) metric.AddOption {
+	if o, ok := t.byRule.Load(rule); ok {
+		return o.(metric.AddOption)
+	}
+	o := metric.WithAttributeSet(attribute.NewSet(t.exporter, attribute.String("rule", rule)))
+	t.byRule.Store(rule, o)
+	return o
+}
+
 func (t *telemetry) recordsMatched(ctx context.Context, rule string, n int64) {
-	t.tb.ExporterPosthogRecordsMatched.Add(ctx, n, metric.WithAttributes(t.exporter, attribute.String("rule", rule)))
+	t.tb.ExporterPosthogRecordsMatched.Add(ctx, n, t.ruleAttributes(rule))
 }
 
 func (t *telemetry) EventsSent(ctx context.Context, rule string, n int64) {
-	t.tb.ExporterPosthogEventsSent.Add(ctx, n, metric.WithAttributes(t.exporter, attribute.String("rule", rule)))
+	t.tb.ExporterPosthogEventsSent.Add(ctx, n, t.ruleAttributes(rule))
 }
 
 func (t *telemetry) EventsDropped(ctx context.Context, rule, reason string, n int64) {
@@ -93,5 +107,5 @@ func (t *telemetry) spansWaited(ctx context.Context, outcome string, n int64) {
 }
 
 func (t *telemetry) traceContextEvents(ctx context.Context, rule string, n int64) {
-	t.tb.ExporterPosthogTraceContextEvents.Add(ctx, n, metric.WithAttributes(t.exporter, attribute.String("rule", rule)))
+	t.tb.ExporterPosthogTraceContextEvents.Add(ctx, n, t.ruleAttributes(rule))
 }
