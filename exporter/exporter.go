@@ -63,7 +63,7 @@ func newPostHogExporter(cfg *Config, set exporter.Settings) (*posthogExporter, e
 		cfg:       cfg,
 		settings:  set,
 		mapper:    mapper,
-		telemetry: newTelemetry(tb, set.ID),
+		telemetry: newTelemetry(tb, set.ID, mapper.SpanRules(), mapper.SpanEventRules(), mapper.LogRules()),
 		warnings:  newLogLimiter(set.Logger),
 		exposures: newExposures(&cfg.Mapping, nil),
 	}
