@@ -27,12 +27,11 @@ import (
 // harness's run 1), to encoded, gzipped PostHog batch requests posted to a
 // local server that reads and discards them.
 //
-//   - queued: the shipped sending_queue, which batches events (1,000 per
-//     request): the collector's path. Requests leave from the queue's
-//     goroutine, so cpu-ns/op (the process's CPU) is the figure to read, not
-//     ns/op.
-//   - direct: no queue: each push is mapped, encoded and sent in the call,
-//     one request of 11 events.
+// queued has the shipped sending_queue, which batches events (1,000 per
+// request): the collector's path. Requests leave from the queue's
+// goroutine, so cpu-ns/op (the process's CPU) is the figure to read, not
+// ns/op. direct has no queue: each push is mapped, encoded and sent in the
+// call, one request of 11 events. Run with
 //
 //	go test -run '^$' -bench PushTLEngine -benchmem .
 func BenchmarkPushTLEngine(b *testing.B) {

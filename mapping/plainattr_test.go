@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -125,7 +126,7 @@ func TestPlainAttrIsOTTL(t *testing.T) {
 	span.SetSpanID(pcommon.SpanID{2})
 	putAllKinds(span.Attributes())
 	ev := span.Events().AppendEmpty()
-	ev.Attributes().PutDouble("d", -0.0)
+	ev.Attributes().PutDouble("d", math.Copysign(0, -1))
 	ev.Attributes().PutStr("s", "é\u2028")
 	assertSameResults(t, fast, slow, func(m *Mapper, res *Result) error { return m.MapTraces(context.Background(), td, res) })
 

@@ -149,7 +149,7 @@ const EndlessTraces = 1000
 
 // NewIDGen returns ids with a random prefix of their own.
 func NewIDGen() *IDGen {
-	return &IDGen{prefix: rand.Uint64() | 1}
+	return &IDGen{prefix: rand.Uint64() | 1} //nolint:gosec // G404: ids of test load, not secrets
 }
 
 func (g *IDGen) next() uint64 { return g.seq.Add(1) }

@@ -85,9 +85,7 @@ func (s *runSummary) finish() {
 			bad = append(bad, roundName(r)+r.verdict)
 		}
 	}
-	for _, e := range s.errors {
-		bad = append(bad, e)
-	}
+	bad = append(bad, s.errors...)
 	s.verdict = "ok"
 	if len(bad) > 0 {
 		s.verdict = strings.Join(bad, "; ")
