@@ -229,7 +229,7 @@ func writeMethod(b *strings.Builder, s settings, m machineInfo, runs []runSummar
 	for _, run := range runs {
 		for _, r := range run.rounds {
 			for _, n := range r.notes {
-				fmt.Fprintf(b, "- Run %s %s%s\n", r.spec.label, roundName(r), n)
+				fmt.Fprintf(b, "- Run %s: %s%s\n", r.spec.label, roundName(r), n)
 			}
 		}
 	}
