@@ -15,8 +15,8 @@
 #   make generate  regenerate internal/metadata etc. from metadata.yaml (mdatagen)
 #   make soak      5 minutes at 2,000 spans/s with a PostHog outage every 30s
 #                  (SOAK_DURATION, SOAK_RATE, ...: see testbed/e2e/soak_test.go)
-#   make bench     load harness: CPU, RSS and losses at 10,000 spans/s
-#                  (testbed/cmd/benchharness)
+#   make bench     load harness: CPU, RSS and losses at 10,000 spans/s, against
+#                  the floor (nop exporter) and otlphttp (testbed/cmd/benchharness)
 #   make deps      what the exporter adds to a collector's modules (scripts/deps.sh)
 #   make lint      golangci-lint (.golangci.yml) on the three modules,
 #                  installed into ./.tools/bin
@@ -112,10 +112,13 @@ soak: build
 	$(GO) test -count=1 -v -timeout 60m -run '^TestSoak$$' ./e2e/
 
 # Load harness (testbed/cmd/benchharness), not part of `make test`: the
-# collector under fixed OTLP/HTTP load, posthog exporter vs the otlphttp
-# baseline at 10,000 spans/s, then the maximum throughput with GOMAXPROCS=1;
-# prints one table and writes it to $(DIST)/bench-result.md. About 4
-# minutes; for a quick look: BENCH_DURATION=10s BENCH_MAX_DURATION=8s make bench.
+# collector under fixed OTLP/HTTP load at 10,000 spans/s, the floor (the same
+# receiver and the nop exporter), the posthog exporter and the otlphttp
+# baseline (and posthog with file_storage and with trace_context) taken in
+# turn for BENCH_ROUNDS rounds, then the maximum throughput with
+# GOMAXPROCS=1; prints one table of medians and ratios and writes it to
+# $(DIST)/bench-result.md. About 9 minutes; for a quick look:
+# BENCH_RUNS=floor,posthog,otlphttp BENCH_DURATION=10s make bench.
 bench: build
 	cd testbed && $(GO) build -o $(DIST)/benchharness ./cmd/benchharness
 	$(DIST)/benchharness -collector $(OTELCOL) -config-dir testdata/config -out $(DIST)/bench-result.md -work $(DIST)/bench

@@ -14,7 +14,7 @@ import (
 )
 
 // loadShippedExporter reads the posthog exporter of a config file we ship.
-func loadShippedExporter(t *testing.T, file string) *Config {
+func loadShippedExporter(t testing.TB, file string) *Config {
 	t.Helper()
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config", file))
 	require.NoError(t, err)

@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"slices"
+	"sync"
+
+	"github.com/klauspost/compress/s2"
 
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 
@@ -13,26 +17,40 @@ import (
 )
 
 // The persistent queue (sending_queue.storage) stores events requests in
-// this format, version 1:
+// this format, version 2:
 //
-//	"PHEV" 0x01
+//	"PHEV" 0x02
+//	the body, compressed as one S2 block (github.com/klauspost/compress/s2)
+//	CRC-32C of all the above, 4 bytes little-endian
+//
+// The body is what version 1 stored uncompressed between its header and
+// its checksum:
+//
 //	uvarint rule count, then each rule name: uvarint length, bytes
 //	uvarint event count, then each event: uvarint rule index, 16-byte uuid,
 //	  uvarint JSON length, JSON
-//	CRC-32C of all the above, 4 bytes little-endian
 //
 // Rule names are stored once per request. The checksum and the exact lengths
 // make a truncated, corrupted or foreign entry an error, never wrong events.
-// A later version that changes the format bumps the version byte and keeps
-// reading version 1; a version byte it does not know is refused with an
-// error naming both versions. The request's context (client metadata, span
-// context) is not stored.
+// Compression cuts an entry of JSON events to about a third, and with it the
+// pages the storage (bbolt) rewrites per queued request: the queue writes
+// three transactions per request, and an entry larger than half a page gets
+// nodes of its own, rewritten whole. Version 1 entries, left by an earlier
+// build, are still read. A later version that changes the format bumps the
+// version byte and keeps reading the earlier ones; a version byte it does
+// not know is refused with an error naming the versions it reads. The
+// request's context (client metadata, span context) is not stored.
 const (
 	encodingMagic   = "PHEV"
-	encodingVersion = 1
-	headerLen       = len(encodingMagic) + 1
-	checksumLen     = 4
-	uuidLen         = 16
+	encodingVersion = 2
+	// encodingPlain is version 1: the body uncompressed.
+	encodingPlain = 1
+	headerLen     = len(encodingMagic) + 1
+	checksumLen   = 4
+	uuidLen       = 16
+	// maxEntryBody bounds what a version 2 entry may claim to decompress
+	// to: a request is one push's events, far below this.
+	maxEntryBody = 1 << 30
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -74,10 +92,33 @@ func (e eventsEncoding) Unmarshal(data []byte) (context.Context, xexporterhelper
 }
 
 func marshalEvents(r *eventsRequest) []byte {
+	scratch := bodyScratch.Get().(*[]byte)
+	body := appendBody((*scratch)[:0], r)
+	b := make([]byte, headerLen+s2.MaxEncodedLen(len(body))+checksumLen)
+	copy(b, encodingMagic)
+	b[len(encodingMagic)] = encodingVersion
+	n := len(s2.Encode(b[headerLen:len(b)-checksumLen], body))
+	b = b[:headerLen+n]
+	if cap(body) <= maxKeptScratch {
+		*scratch = body
+		bodyScratch.Put(scratch)
+	}
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+// bodyScratch holds uncompressed bodies between their encoding and their
+// compression.
+var bodyScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxKeptScratch keeps one huge push from pinning its memory in the pool.
+const maxKeptScratch = 4 << 20
+
+// appendBody appends the body of r (rules, then events) to b.
+func appendBody(b []byte, r *eventsRequest) []byte {
 	// Rule names: a request holds a few, found by a linear search.
 	var rules []string
 	index := make([]uint64, len(r.events))
-	size := headerLen + binary.MaxVarintLen64*2 + checksumLen
+	size := binary.MaxVarintLen64 * 2
 	for i := range r.events {
 		ev := &r.events[i]
 		j := 0
@@ -91,9 +132,7 @@ func marshalEvents(r *eventsRequest) []byte {
 		index[i] = uint64(j)
 		size += 2*binary.MaxVarintLen64 + uuidLen + len(ev.JSON)
 	}
-	b := make([]byte, 0, size)
-	b = append(b, encodingMagic...)
-	b = append(b, encodingVersion)
+	b = slices.Grow(b, size)
 	b = binary.AppendUvarint(b, uint64(len(rules)))
 	for _, rule := range rules {
 		b = binary.AppendUvarint(b, uint64(len(rule)))
@@ -107,26 +146,56 @@ func marshalEvents(r *eventsRequest) []byte {
 		b = binary.AppendUvarint(b, uint64(len(ev.JSON)))
 		b = append(b, ev.JSON...)
 	}
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	return b
 }
 
 func unmarshalEvents(data []byte) (*eventsRequest, error) {
 	if len(data) < headerLen || string(data[:len(encodingMagic)]) != encodingMagic {
 		return nil, errNotEvents
 	}
-	if v := data[len(encodingMagic)]; v != encodingVersion {
-		return nil, fmt.Errorf("posthog: queue entry in format version %d, written by a newer version of this exporter; this one reads version %d", v, encodingVersion)
+	v := data[len(encodingMagic)]
+	if v != encodingVersion && v != encodingPlain {
+		return nil, fmt.Errorf("posthog: queue entry in format version %d, written by a newer version of this exporter; this one reads versions %d and %d", v, encodingPlain, encodingVersion)
 	}
 	if len(data) < headerLen+checksumLen {
 		return nil, errors.New("posthog: queue entry truncated")
 	}
-	body, sum := data[:len(data)-checksumLen], data[len(data)-checksumLen:]
-	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(sum) {
+	stored, sum := data[:len(data)-checksumLen], data[len(data)-checksumLen:]
+	if crc32.Checksum(stored, castagnoli) != binary.LittleEndian.Uint32(sum) {
 		return nil, errors.New("posthog: queue entry corrupt or truncated (checksum mismatch)")
 	}
-	// One copy: the storage's buffer is not ours to keep, and every event's
-	// JSON then points into this copy.
-	d := decoder{buf: append([]byte(nil), body[headerLen:]...)}
+	body, err := entryBody(v, stored[headerLen:])
+	if err != nil {
+		return nil, fmt.Errorf("posthog: queue entry malformed: %w", err)
+	}
+	r, err := parseBody(body)
+	if err != nil {
+		return nil, fmt.Errorf("posthog: queue entry malformed: %w", err)
+	}
+	return r, nil
+}
+
+// entryBody returns the body of an entry of version v, in a buffer of its
+// own: the storage's buffer is not ours to keep, and every event's JSON
+// then points into the body.
+func entryBody(v byte, stored []byte) ([]byte, error) {
+	if v == encodingPlain {
+		return append([]byte(nil), stored...), nil
+	}
+	n, err := s2.DecodedLen(stored)
+	if err != nil {
+		return nil, err
+	}
+	if n > maxEntryBody {
+		return nil, fmt.Errorf("body of %d bytes claimed", n)
+	}
+	return s2.Decode(nil, stored)
+}
+
+// parseBody reads the rules and events of a body; the events' JSON points
+// into body.
+func parseBody(body []byte) (*eventsRequest, error) {
+	d := decoder{buf: body}
 	nRules := d.count(1)
 	rules := make([]string, 0, nRules)
 	for range nRules {
@@ -152,7 +221,7 @@ func unmarshalEvents(data []byte) (*eventsRequest, error) {
 		d.err = fmt.Errorf("%d bytes after the last event", len(d.buf))
 	}
 	if d.err != nil {
-		return nil, fmt.Errorf("posthog: queue entry malformed: %w", d.err)
+		return nil, d.err
 	}
 	return newEventsRequest(events), nil
 }

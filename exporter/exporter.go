@@ -63,7 +63,7 @@ func newPostHogExporter(cfg *Config, set exporter.Settings) (*posthogExporter, e
 		cfg:       cfg,
 		settings:  set,
 		mapper:    mapper,
-		telemetry: newTelemetry(tb, set.ID),
+		telemetry: newTelemetry(tb, set.ID, mapper.SpanRules(), mapper.SpanEventRules(), mapper.LogRules()),
 		warnings:  newLogLimiter(set.Logger),
 		exposures: newExposures(&cfg.Mapping, nil),
 	}
@@ -215,7 +215,11 @@ func (e *posthogExporter) toRequest(ctx context.Context, mapErr error, results .
 		// error_mode: propagate. Retrying cannot make the rule evaluate.
 		return nil, consumererror.NewPermanent(fmt.Errorf("mapping records to PostHog events: %w", mapErr))
 	}
-	var events []delivery.Event
+	n := 0
+	for _, res := range results {
+		n += len(res.Events)
+	}
+	events := make([]delivery.Event, 0, n) // the request keeps it: one allocation, not a growing series
 	for _, res := range results {
 		e.mapped(ctx, res)
 		if len(res.Events) > 0 {

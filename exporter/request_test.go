@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"testing"
 
@@ -60,20 +61,22 @@ func TestEncodingRoundTrip(t *testing.T) {
 func TestEncodingRefusesTruncatedAndForeign(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	data := marshalEvents(randomRequest(rng, 5))
-	for cut := 0; cut < len(data); cut++ {
-		_, err := unmarshalEvents(data[:cut])
-		require.Error(t, err, "cut at %d", cut)
-	}
-	for i := range data {
-		bad := bytes.Clone(data)
-		bad[i] ^= 0x20
-		_, err := unmarshalEvents(bad)
-		require.Error(t, err, "byte %d flipped", i)
+	for _, entry := range [][]byte{data, marshalEventsV1(randomRequest(rng, 5))} {
+		for cut := 0; cut < len(entry); cut++ {
+			_, err := unmarshalEvents(entry[:cut])
+			require.Error(t, err, "cut at %d", cut)
+		}
+		for i := range entry {
+			bad := bytes.Clone(entry)
+			bad[i] ^= 0x20
+			_, err := unmarshalEvents(bad)
+			require.Error(t, err, "byte %d flipped", i)
+		}
 	}
 	newer := bytes.Clone(data)
 	newer[len(encodingMagic)] = encodingVersion + 1
 	_, err := unmarshalEvents(newer)
-	require.ErrorContains(t, err, "format version 2, written by a newer version")
+	require.ErrorContains(t, err, "format version 3, written by a newer version of this exporter; this one reads versions 1 and 2")
 
 	_, err = unmarshalEvents([]byte(`{"batch":[]}`))
 	require.ErrorIs(t, err, errNotEvents)
@@ -85,16 +88,53 @@ func FuzzEncodingUnmarshal(f *testing.F) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	f.Add(marshalEvents(randomRequest(rng, 3)))
 	f.Add(marshalEvents(randomRequest(rng, 0)))
+	f.Add(marshalEventsV1(randomRequest(rng, 3)))
 	f.Add([]byte("PHEV\x01"))
+	f.Add([]byte("PHEV\x02"))
 	f.Add([]byte{0x0D, 1, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := unmarshalEvents(data)
 		if err != nil {
 			return
 		}
-		// What is read is exactly what was written.
-		require.Equal(t, data, marshalEvents(r))
+		// What is read is written again as the same events.
+		again, err := unmarshalEvents(marshalEvents(r))
+		require.NoError(t, err)
+		require.Equal(t, r.events, again.events)
 	})
+}
+
+// marshalEventsV1 writes an entry of format version 1, the body
+// uncompressed, as an earlier build wrote it.
+func marshalEventsV1(r *eventsRequest) []byte {
+	b := append([]byte(encodingMagic), encodingPlain)
+	b = appendBody(b, r)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+// TestEncodingReadsVersion1: entries an earlier build left in the queue
+// are read as they were written.
+func TestEncodingReadsVersion1(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 40} {
+		in := randomRequest(rng, n)
+		out, err := unmarshalEvents(marshalEventsV1(in))
+		require.NoError(t, err)
+		require.Equal(t, in.events, out.events)
+	}
+}
+
+// TestEncodingCompresses: events' JSON, which repeats its keys, takes a
+// fraction of its size on disk.
+func TestEncodingCompresses(t *testing.T) {
+	events := make([]delivery.Event, 11)
+	for i := range events {
+		events[i] = delivery.Event{Rule: "api-request", UUID: [16]byte{byte(i)}, JSON: fmt.Appendf(nil,
+			`{"uuid":"%032d","event":"api_request","distinct_id":"user-%d","properties":{"endpoint":"/api/v1/engines/{engine_id}","method":"GET","$lib":"posthog-otel-collector-exporter"}}`, i, i)}
+	}
+	r := newEventsRequest(events)
+	plain, packed := marshalEventsV1(r), marshalEvents(r)
+	assert.Less(t, len(packed), len(plain)/2, "compressed %d bytes, plain %d", len(packed), len(plain))
 }
 
 func FuzzEncodingRoundTrip(f *testing.F) {

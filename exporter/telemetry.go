@@ -27,16 +27,42 @@ type telemetry struct {
 	exporter attribute.KeyValue
 
 	uncompressed, compressed metric.AddOption
+	// byRule holds each rule's attribute set (exporter and rule), made
+	// once: building it on every push cost allocations on every push. It
+	// is passed on as a slice (opts...), which the variadic Add then does
+	// not allocate. Read-only after newTelemetry.
+	byRule map[string][]metric.AddOption
 }
 
-func newTelemetry(tb *metadata.TelemetryBuilder, id component.ID) *telemetry {
+// newTelemetry records the metrics of exporter id, whose rules are named
+// rules.
+func newTelemetry(tb *metadata.TelemetryBuilder, id component.ID, rules ...[]string) *telemetry {
 	exp := attribute.String(exporterKey, id.String())
-	return &telemetry{
+	t := &telemetry{
 		tb:           tb,
 		exporter:     exp,
 		uncompressed: metric.WithAttributeSet(attribute.NewSet(exp, attribute.String("form", "uncompressed"))),
 		compressed:   metric.WithAttributeSet(attribute.NewSet(exp, attribute.String("form", "compressed"))),
+		byRule:       map[string][]metric.AddOption{},
 	}
+	for _, list := range rules {
+		for _, rule := range list {
+			t.byRule[rule] = t.newRuleAttributes(rule)
+		}
+	}
+	return t
+}
+
+// ruleAttributes is the attribute set of the metrics about one rule.
+func (t *telemetry) ruleAttributes(rule string) []metric.AddOption {
+	if o, ok := t.byRule[rule]; ok {
+		return o
+	}
+	return t.newRuleAttributes(rule) // not a rule of the config: not expected
+}
+
+func (t *telemetry) newRuleAttributes(rule string) []metric.AddOption {
+	return []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(t.exporter, attribute.String("rule", rule)))}
 }
 
 // rulesAtZero starts every rule's records_matched and events_sent series at
@@ -52,11 +78,11 @@ func (t *telemetry) rulesAtZero(ctx context.Context, m *mapping.Mapper) {
 }
 
 func (t *telemetry) recordsMatched(ctx context.Context, rule string, n int64) {
-	t.tb.ExporterPosthogRecordsMatched.Add(ctx, n, metric.WithAttributes(t.exporter, attribute.String("rule", rule)))
+	t.tb.ExporterPosthogRecordsMatched.Add(ctx, n, t.ruleAttributes(rule)...)
 }
 
 func (t *telemetry) EventsSent(ctx context.Context, rule string, n int64) {
-	t.tb.ExporterPosthogEventsSent.Add(ctx, n, metric.WithAttributes(t.exporter, attribute.String("rule", rule)))
+	t.tb.ExporterPosthogEventsSent.Add(ctx, n, t.ruleAttributes(rule)...)
 }
 
 func (t *telemetry) EventsDropped(ctx context.Context, rule, reason string, n int64) {
@@ -106,5 +132,5 @@ func (t *telemetry) spansWaited(ctx context.Context, outcome string, n int64) {
 }
 
 func (t *telemetry) traceContextEvents(ctx context.Context, rule string, n int64) {
-	t.tb.ExporterPosthogTraceContextEvents.Add(ctx, n, metric.WithAttributes(t.exporter, attribute.String("rule", rule)))
+	t.tb.ExporterPosthogTraceContextEvents.Add(ctx, n, t.ruleAttributes(rule)...)
 }

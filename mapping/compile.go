@@ -277,7 +277,7 @@ func (c *compiler[K]) distinctID(r *Rule, out *rule[K]) error {
 				continue
 			}
 			if e, ok := c.defaultExpr(fmt.Sprintf("distinct_id[%d]", i), s); ok {
-				out.distinctID = append(out.distinctID, e)
+				out.distinctID = append(out.distinctID, valueExpr[K]{expr: e, attr: parsePlainAttr(s, c.signal)})
 			}
 		}
 		return nil
@@ -295,7 +295,7 @@ func (c *compiler[K]) distinctID(r *Rule, out *rule[K]) error {
 			errs = append(errs, fieldErr(fmt.Sprintf("distinct_id[%d]", i), err))
 			continue
 		}
-		out.distinctID = append(out.distinctID, e)
+		out.distinctID = append(out.distinctID, valueExpr[K]{expr: e, attr: parsePlainAttr(s, c.signal)})
 	}
 	return errors.Join(errs...)
 }
@@ -484,7 +484,7 @@ func (c *compiler[K]) properties(r *Rule) ([]propertySource[K], error) {
 			continue
 		}
 		if e, ok := c.defaultExpr(fmt.Sprintf("properties[%q]", k), c.defaults.Properties[k]); ok {
-			byKey[k] = propertySource[K]{key: k, kind: fromExpression, expr: e, asString: stringKeys[k]}
+			byKey[k] = propertySource[K]{key: k, kind: fromExpression, expr: e, attr: parsePlainAttr(c.defaults.Properties[k], c.signal), asString: stringKeys[k]}
 		}
 	}
 	for _, k := range sortedKeys(r.Properties) {
@@ -494,7 +494,7 @@ func (c *compiler[K]) properties(r *Rule) ([]propertySource[K], error) {
 			errs = append(errs, fmt.Errorf("properties[%q]: %w", k, err))
 			continue
 		}
-		byKey[k] = propertySource[K]{key: k, kind: fromExpression, expr: e, asString: stringKeys[k]}
+		byKey[k] = propertySource[K]{key: k, kind: fromExpression, expr: e, attr: parsePlainAttr(r.Properties[k], c.signal), asString: stringKeys[k]}
 	}
 	out := make([]propertySource[K], 0, len(byKey))
 	for _, k := range sortedKeys(byKey) {

@@ -132,19 +132,26 @@ func PutRequest(attrs pcommon.Map, req map[string]string) {
 	}
 }
 
+// readRequest finds, once, the request context the trace context stage
+// gave the record.
+func (r *record) readRequest() {
+	if r.hasRequest {
+		return
+	}
+	attrs := r.attributes
+	if !r.isLog {
+		attrs = r.span.Attributes()
+	}
+	if v, ok := attrs.Get(RequestAttribute); ok && v.Type() == pcommon.ValueTypeMap {
+		r.requestMap = v.Map()
+	}
+	r.hasRequest = true
+}
+
 // request returns key of the record's request context: what the trace
 // context stage gave it, else its own SERVER span's (a span event's span).
 func (r *record) request(key string) string {
-	if !r.hasRequest {
-		attrs := r.attributes
-		if !r.isLog {
-			attrs = r.span.Attributes()
-		}
-		if v, ok := attrs.Get(RequestAttribute); ok && v.Type() == pcommon.ValueTypeMap {
-			r.requestMap = v.Map()
-		}
-		r.hasRequest = true
-	}
+	r.readRequest()
 	if r.requestMap != (pcommon.Map{}) {
 		if v, ok := r.requestMap.Get(key); ok && v.Type() == pcommon.ValueTypeStr {
 			return v.Str()
@@ -161,9 +168,62 @@ func (r *record) request(key string) string {
 // rule's own properties of the same keys win (addBuilt).
 func requestProperties(rec *record, out []Property) []Property {
 	for _, key := range requestPropertyKeys {
-		if v := rec.request(key); v != "" {
-			out = append(out, Property{Key: key, Value: v})
+		if p, ok := rec.requestProperty(key); ok {
+			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// requestAttributes are the keys of a request context that a SERVER span's
+// attributes give as they are: the first of these attributes whose value
+// is not empty (serverRequest reads the others).
+var requestAttributes = map[string][]string{
+	RequestPathKey: {"url.path"}, RequestMethodKey: {"http.request.method"},
+	UserAgentKey: {"user_agent.original"}, IPKey: {"client.address"},
+}
+
+// requestProperty is request(key) as a property. A value that is a string
+// attribute as it is goes as the attribute (Raw), which encodes alike and
+// costs no allocation: these properties come with every event of a
+// request.
+func (r *record) requestProperty(key string) (Property, bool) {
+	r.readRequest()
+	if r.requestMap != (pcommon.Map{}) {
+		if v, ok := r.requestMap.Get(key); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+			return Property{Key: key, Raw: v}, true
+		}
+		return Property{}, false
+	}
+	if r.isLog || r.span.Kind() != ptrace.SpanKindServer {
+		return Property{}, false
+	}
+	attrs := r.span.Attributes()
+	if names, ok := requestAttributes[key]; ok {
+		return firstProperty(attrs, names, key)
+	}
+	if s := serverRequest(attrs, key); s != "" {
+		return Property{Key: key, Value: s}, true
+	}
+	return Property{}, false
+}
+
+// firstProperty is firstString(attrs, names) as the property key.
+func firstProperty(attrs pcommon.Map, names []string, key string) (Property, bool) {
+	for _, name := range names {
+		v, ok := attrs.Get(name)
+		if !ok {
+			continue
+		}
+		if v.Type() == pcommon.ValueTypeStr {
+			if v.Str() != "" {
+				return Property{Key: key, Raw: v}, true
+			}
+			continue
+		}
+		if s, ok := valueString(v); ok && s != "" {
+			return Property{Key: key, Value: s}, true
+		}
+	}
+	return Property{}, false
 }

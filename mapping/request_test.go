@@ -49,10 +49,7 @@ spans:
 	require.Len(t, res.Events, 1)
 	ev := res.Events[0]
 	assert.Equal(t, "019a-anon-browser", ev.DistinctID, "the request's posthog-js identity")
-	props := map[string]any{}
-	for _, p := range ev.Properties {
-		props[p.Key] = p.Value
-	}
+	props := propsOf(&ev)
 	assert.Equal(t, "https://app.example.com:8443/api/status?verbose=1", props[CurrentURLKey])
 	assert.Equal(t, "/api/status", props[RequestPathKey])
 	assert.Equal(t, "OVERRIDDEN", props[RequestMethodKey], "the rule's own property wins")

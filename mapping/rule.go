@@ -21,7 +21,7 @@ type rule[K any] struct {
 
 	conditions []*ottl.Condition[K]
 	filters    []condFilter // one per condition: what it requires of a record
-	distinctID []*ottl.ValueExpression[K]
+	distinctID []valueExpr[K]
 	// builtinDistinctID: neither the rule nor the defaults give a chain, so
 	// the record's identity attributes do (distinctIDAttributes).
 	builtinDistinctID bool
@@ -70,6 +70,8 @@ type propertySource[K any] struct {
 	key  string
 	kind sourceKind
 	expr *ottl.ValueExpression[K]
+	// attr: expr reads one attribute, which is read without OTTL.
+	attr plainAttr
 	// asString: PostHog reads this key as a string (stringKeys).
 	asString bool
 }
@@ -300,12 +302,12 @@ func (r *rule[K]) distinctIDOf(ctx context.Context, tCtx K, rec *record, ev *Eve
 	if r.builtinDistinctID {
 		ev.DistinctID = r.legal(ev, rec.firstString(distinctIDAttributes))
 	}
-	for _, e := range r.distinctID {
-		v, err := e.Eval(ctx, tCtx)
+	for i := range r.distinctID {
+		id, ok, err := r.distinctID[i].str(ctx, tCtx, rec)
 		if err != nil {
 			return DropEvaluationError, err
 		}
-		if id, ok := stringify(v); ok && r.legal(ev, id) != "" {
+		if ok && r.legal(ev, id) != "" {
 			ev.DistinctID = id
 			break
 		}
@@ -345,19 +347,17 @@ func (r *rule[K]) propertiesOf(ctx context.Context, tCtx K, rec *record, ev *Eve
 		p := &r.properties[i]
 		switch p.kind {
 		case fromExpression:
+			if p.attr.ok {
+				plainProperty(p, rec, ev, arena)
+				continue
+			}
 			v, err := p.expr.Eval(ctx, tCtx)
 			if err != nil {
 				return err
 			}
 			if p.asString {
-				if s, ok := stringify(v); ok && s != "" {
-					key := p.key
-					if key == SessionIDKey && !validSessionID(s) {
-						key = InvalidSessionKey
-						ev.skipped |= skippedSession
-					}
-					*arena = append(*arena, Property{Key: key, Value: s})
-				}
+				s, ok := stringify(v)
+				stringProperty(p.key, s, ok, ev, arena)
 				continue
 			}
 			if v != nil {
@@ -375,6 +375,32 @@ func (r *rule[K]) propertiesOf(ctx context.Context, tCtx K, rec *record, ev *Eve
 	}
 	ev.Properties = (*arena)[start:len(*arena):len(*arena)]
 	return nil
+}
+
+// plainProperty adds a property that reads one attribute, as the OTTL
+// expression would: the attribute as it is (Raw), or stringified.
+func plainProperty[K any](p *propertySource[K], rec *record, ev *Event, arena *[]Property) {
+	if p.asString {
+		s, ok := p.attr.str(rec)
+		stringProperty(p.key, s, ok, ev, arena)
+		return
+	}
+	if v, ok := p.attr.get(rec); ok {
+		*arena = append(*arena, Property{Key: p.key, Raw: v})
+	}
+}
+
+// stringProperty adds a key PostHog reads as a string, unless empty; a
+// session id that is not one goes under InvalidSessionKey.
+func stringProperty(key, s string, ok bool, ev *Event, arena *[]Property) {
+	if !ok || s == "" {
+		return
+	}
+	if key == SessionIDKey && !validSessionID(s) {
+		key = InvalidSessionKey
+		ev.skipped |= skippedSession
+	}
+	*arena = append(*arena, Property{Key: key, Value: s})
 }
 
 // conventions fills what PostHog's server SDKs attach to every event and

@@ -29,7 +29,24 @@ type Encoder struct {
 	maxEventBytes int
 	obs           Observer
 	log           *zap.Logger
+	scratch       *freeList[*encodeScratch]
 }
+
+// encodeScratch is where Encode writes a push's events before copying them
+// into one buffer of their exact size: the events keep that buffer (in the
+// queue, until sent), so it cannot be reused, but it need not be grown
+// through a series of copies either.
+type encodeScratch struct {
+	buf  []byte
+	ends []int
+}
+
+// keptScratch: about one per concurrent push; maxKeptScratch bounds the
+// memory a freak push leaves behind.
+const (
+	keptScratch    = 8
+	maxKeptScratch = 4 << 20
+)
 
 // NewEncoder returns the Encoder matching a Sender of the same Settings.
 // obs may be nil.
@@ -38,7 +55,10 @@ func NewEncoder(s Settings, obs Observer) *Encoder {
 		obs = NopObserver{}
 	}
 	s = s.withDefaults()
-	return &Encoder{maxEventBytes: maxEventBytes(s), obs: obs, log: s.Logger}
+	return &Encoder{
+		maxEventBytes: maxEventBytes(s), obs: obs, log: s.Logger,
+		scratch: newFreeList(keptScratch, func() *encodeScratch { return new(encodeScratch) }),
+	}
 }
 
 // maxEventBytes is the largest event sent: MaxEventBytes, lowered so that
@@ -52,9 +72,9 @@ func maxEventBytes(s Settings) int {
 // back to back in one new buffer, and counts and logs (a few per call) those
 // dropped. It reads evs only during the call.
 func (c *Encoder) Encode(ctx context.Context, evs []mapping.Event, dst []Event) []Event {
+	sc := c.scratch.get()
+	buf, ends := sc.buf[:0], sc.ends[:0]
 	var (
-		buf      []byte
-		ends     []int
 		tl       tally
 		logged   int
 		unlogged int64
@@ -92,12 +112,19 @@ func (c *Encoder) Encode(ctx context.Context, evs []mapping.Event, dst []Event) 
 		dst = append(dst, Event{Rule: ev.Rule, UUID: ev.UUID})
 		ends = append(ends, len(buf))
 	}
-	// The buffer has stopped moving: point each event at its bytes, capped so
-	// that no append through one event can reach the next.
+	// One buffer of the exact size for the events of the push; each event
+	// points at its bytes, capped so that no append through one event can
+	// reach the next.
+	out := make([]byte, len(buf))
+	copy(out, buf)
 	start := 0
 	for i, end := range ends {
-		dst[first+i].JSON = buf[start:end:end]
+		dst[first+i].JSON = out[start:end:end]
 		start = end
+	}
+	if cap(buf) <= maxKeptScratch {
+		sc.buf, sc.ends = buf, ends
+		c.scratch.put(sc)
 	}
 	tl.report(ctx, c.obs)
 	if unlogged > 0 {

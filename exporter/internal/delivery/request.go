@@ -5,7 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"sync"
+	"slices"
 	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
@@ -37,10 +37,14 @@ type body struct {
 	refs atomic.Int32
 }
 
-var bodyPool = sync.Pool{New: func() any { return new(body) }}
+// keptBodies: a few concurrent sends' worth; a body holds one compressed
+// request.
+const keptBodies = 4
+
+var bodies = newFreeList(keptBodies, func() *body { return new(body) })
 
 func newBody() *body {
-	b := bodyPool.Get().(*body)
+	b := bodies.get()
 	b.buf = b.buf[:0]
 	b.refs.Store(1) // the Sender's own reference
 	return b
@@ -64,7 +68,7 @@ func (b *body) release() {
 		if cap(b.buf) > 32<<20 {
 			b.buf = nil // do not keep a freak buffer alive
 		}
-		bodyPool.Put(b)
+		bodies.put(b)
 	}
 }
 
@@ -81,16 +85,16 @@ func (r *bodyReader) Close() error {
 	return nil
 }
 
-// newGzipPool keeps gzip writers of one level: each holds a few hundred KB
-// of compressor state that is costly to allocate per request.
-func newGzipPool(level int) *sync.Pool {
-	return &sync.Pool{New: func() any {
+// newGzipWriters keeps gzip writers of one level: each holds a few hundred
+// KB of compressor state that is costly to allocate per request.
+func newGzipWriters(level int) *freeList[*gzip.Writer] {
+	return newFreeList(keptBodies, func() *gzip.Writer {
 		w, err := gzip.NewWriterLevel(io.Discard, level)
 		if err != nil { // an invalid level: Settings are validated, so only by mistake
 			w, _ = gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
 		}
 		return w
-	}}
+	})
 }
 
 // buildBody writes the request body for items; raw is the uncompressed size.
@@ -102,6 +106,9 @@ func (s *Sender) buildBody(st *sendState, items []item) (b *body, raw int, err e
 	if s.set.Gzip {
 		dst = st.raw[:0]
 	}
+	// Grown once to the body's size: appending event by event would grow
+	// it from nothing through a dozen copies for a batch of 1,000 events.
+	dst = slices.Grow(dst, bodySize(s.prefix, st, items))
 	dst = append(dst, s.prefix...)
 	for i, it := range items {
 		if i > 0 {
@@ -116,18 +123,27 @@ func (s *Sender) buildBody(st *sendState, items []item) (b *body, raw int, err e
 		return b, raw, nil
 	}
 	st.raw = dst
-	zw := s.gzipPool.Get().(*gzip.Writer)
+	zw := s.gzipWriters.get()
 	zw.Reset(b)
 	_, err = zw.Write(dst)
 	if cerr := zw.Close(); err == nil {
 		err = cerr
 	}
-	s.gzipPool.Put(zw)
+	s.gzipWriters.put(zw)
 	if err != nil {
 		b.release()
 		return nil, 0, err
 	}
 	return b, raw, nil
+}
+
+// bodySize is the uncompressed size of the body of items.
+func bodySize(prefix []byte, st *sendState, items []item) int {
+	n := len(prefix) + len(bodySuffix) + max(len(items)-1, 0)
+	for _, it := range items {
+		n += len(st.events[it.ev].JSON)
+	}
+	return n
 }
 
 // newRequest makes the POST for b. The request holds its own references to b.

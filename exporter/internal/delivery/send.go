@@ -20,10 +20,10 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/klauspost/compress/gzip"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.uber.org/zap"
@@ -52,8 +52,8 @@ type Sender struct {
 	prefix []byte
 	now    func() time.Time // for Retry-After dates; replaced in tests
 
-	states   sync.Pool  // *sendState
-	gzipPool *sync.Pool // *gzip.Writer of the configured level
+	states      *freeList[*sendState]
+	gzipWriters *freeList[*gzip.Writer] // of the configured level
 }
 
 // NewSender returns a Sender posting through client, which carries the
@@ -76,15 +76,15 @@ func NewSender(client *http.Client, s Settings, obs Observer) (*Sender, error) {
 	// Any event that passes MaxEventBytes must fit a request on its own.
 	s.MaxEventBytes = maxEventBytes(s)
 	return &Sender{
-		client:   client,
-		set:      s,
-		obs:      obs,
-		log:      s.Logger,
-		url:      u,
-		prefix:   prefix,
-		now:      time.Now,
-		states:   sync.Pool{New: func() any { return new(sendState) }},
-		gzipPool: newGzipPool(s.GzipLevel),
+		client:      client,
+		set:         s,
+		obs:         obs,
+		log:         s.Logger,
+		url:         u,
+		prefix:      prefix,
+		now:         time.Now,
+		states:      newFreeList(keptBodies, func() *sendState { return new(sendState) }),
+		gzipWriters: newGzipWriters(s.GzipLevel),
 	}, nil
 }
 
@@ -110,7 +110,7 @@ func (s *Sender) Send(ctx context.Context, events []Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	st := s.states.Get().(*sendState)
+	st := s.states.get()
 	st.events = events
 	defer s.putState(st)
 
@@ -147,7 +147,7 @@ func (s *Sender) putState(st *sendState) {
 	if cap(st.raw) > 64<<20 {
 		return // let a freak push's buffers go
 	}
-	s.states.Put(st)
+	s.states.put(st)
 }
 
 // sendBatch posts items as one request and acts on the answer, splitting the

@@ -3,6 +3,7 @@ package stacktrace
 import (
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/posthog/posthog-go"
 )
@@ -119,38 +120,103 @@ func BuildExceptionList(excType, message, stack string, escaped bool) []Item {
 // int64, bool), for encoders that take those: posthog-go's JSON for the item
 // with mechanism.type and colno added, and a frame's lineno and filename left
 // out when unknown (PostHog reads both as optional).
+//
+// It builds what encoding posthog-go's types to JSON and decoding that into
+// Go values gives (wireByJSON in the tests), key for key, without the round
+// trip: an $exception is built for every exception recorded, and the round
+// trip was a third of the cost of building its event.
 func (it Item) Wire() map[string]any {
-	b, err := json.Marshal(it.ExceptionItem)
-	var v map[string]any
-	if err != nil || json.Unmarshal(b, &v) != nil {
-		// Cannot happen with posthog-go's plain types; keep the essentials.
-		v = map[string]any{"type": it.Type, "value": it.Value}
+	v := map[string]any{"type": jsonString(it.Type), "value": jsonString(it.Value)}
+	if m := it.Mechanism; m != nil {
+		mech := map[string]any{}
+		if m.Handled != nil {
+			mech["handled"] = *m.Handled
+		}
+		if m.Synthetic != nil {
+			mech["synthetic"] = *m.Synthetic
+		}
+		if it.MechanismType != "" {
+			mech["type"] = it.MechanismType
+		}
+		v["mechanism"] = mech
 	}
-	integers(v)
-	if m, ok := v["mechanism"].(map[string]any); ok && it.MechanismType != "" {
-		m["type"] = it.MechanismType
-	}
-	st, _ := v["stacktrace"].(map[string]any)
-	frames, _ := st["frames"].([]any)
-	for i, f := range frames {
-		f, ok := f.(map[string]any)
-		if !ok {
-			continue
+	if st := it.Stacktrace; st != nil {
+		var frames any // nil frames encode as null
+		if st.Frames != nil {
+			list := make([]any, len(st.Frames))
+			for i := range st.Frames {
+				list[i] = it.wireFrame(i)
+			}
+			frames = list
 		}
-		if i < len(it.Columns) && it.Columns[i] > 0 {
-			f["colno"] = int64(it.Columns[i])
-		}
-		if f["lineno"] == int64(0) {
-			delete(f, "lineno")
-		}
-		if f["filename"] == "" {
-			delete(f, "filename")
-		}
-		if i < len(it.Platforms) {
-			it.Platforms[i].wire(it.Platform, f)
-		}
+		v["stacktrace"] = map[string]any{"type": jsonString(st.Type), "frames": frames}
 	}
 	return v
+}
+
+// wireFrame is frame i as Wire gives it: posthog-go's fields, omitempty as
+// its tags say, then the frame's column and platform fields.
+func (it Item) wireFrame(i int) map[string]any {
+	fr := &it.Stacktrace.Frames[i]
+	f := map[string]any{
+		"function": jsonString(fr.Function), "in_app": fr.InApp, "synthetic": fr.Synthetic,
+		"platform": jsonString(fr.Platform),
+	}
+	if fr.Filename != "" {
+		f["filename"] = jsonString(fr.Filename)
+	}
+	if fr.LineNo != 0 {
+		f["lineno"] = jsonNumber(fr.LineNo)
+	}
+	for _, kv := range [...]struct{ key, s string }{
+		{"lang", fr.Lang}, {"instruction_addr", fr.InstructionAddr}, {"symbol_addr", fr.SymbolAddr}, {"image_addr", fr.ImageAddr},
+	} {
+		if kv.s != "" {
+			f[kv.key] = jsonString(kv.s)
+		}
+	}
+	if fr.ClientResolved {
+		f["client_resolved"] = true
+	}
+	if fr.Inline {
+		f["inline"] = true
+	}
+	if i < len(it.Columns) && it.Columns[i] > 0 {
+		f["colno"] = int64(it.Columns[i])
+	}
+	if i < len(it.Platforms) {
+		it.Platforms[i].wire(it.Platform, f)
+	}
+	return f
+}
+
+// jsonNumber is n as decoding its JSON gives it after integers: an int64
+// when a float64 holds it exactly, else the float64.
+func jsonNumber(n int) any {
+	f := float64(n)
+	if f == float64(int64(f)) {
+		return int64(f)
+	}
+	return f
+}
+
+// jsonString is s as encoding/json's round trip gives it: each byte of
+// invalid UTF-8 becomes U+FFFD.
+func jsonString(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // MarshalJSON writes the item as PostHog reads it (see Wire).
@@ -165,27 +231,4 @@ func WireList(items []Item) []any {
 		out[i] = it.Wire()
 	}
 	return out
-}
-
-// integers turns the float64 encoding/json decodes numbers into back into
-// int64: every number posthog-go writes in an item is an integer.
-func integers(v any) {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			if f, ok := x.(float64); ok && f == float64(int64(f)) {
-				v[k] = int64(f)
-			} else {
-				integers(x)
-			}
-		}
-	case []any:
-		for i, x := range v {
-			if f, ok := x.(float64); ok && f == float64(int64(f)) {
-				v[i] = int64(f)
-			} else {
-				integers(x)
-			}
-		}
-	}
 }

@@ -52,9 +52,12 @@ func (s settings) startCollector(ctx context.Context, spec runSpec, sinkURL stri
 	case expOTLPHTTP:
 		args = []string{"--config", filepath.Join(s.configDir, "bench-otlphttp.yaml")}
 		env = []string{"BENCH_OTLP_GRPC_ENDPOINT=" + grpcAddr, "BENCH_OTLP_HTTP_ENDPOINT=" + httpAddr, "BENCH_SINK_ENDPOINT=" + sinkURL}
+	case expNop:
+		args = []string{"--config", filepath.Join(s.configDir, "bench-nop.yaml")}
+		env = []string{"BENCH_OTLP_GRPC_ENDPOINT=" + grpcAddr, "BENCH_OTLP_HTTP_ENDPOINT=" + httpAddr}
 	}
 	if spec.storage {
-		dir := filepath.Join(s.workDir, fmt.Sprintf("run%s-queue", spec.label))
+		dir := filepath.Join(s.workDir, spec.slug()+"-queue")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}

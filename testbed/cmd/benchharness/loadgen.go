@@ -14,6 +14,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/posthogexporter/posthogexporter/internal/benchload"
 )
 
 // loadGen sends batches of spans to an OTLP/HTTP receiver at a fixed rate,
@@ -23,7 +25,7 @@ import (
 type loadGen struct {
 	url     string // http://host:port/v1/traces
 	senders int
-	ids     *idGen
+	ids     *benchload.IDGen
 	client  *http.Client
 }
 
@@ -35,9 +37,9 @@ func newLoadGen(endpoint string, senders int, endless bool) *loadGen {
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
 	}
-	ids := newIDGen()
+	ids := benchload.NewIDGen()
 	if endless {
-		ids.withEndlessTraces(endlessTraces)
+		ids.WithEndlessTraces(benchload.EndlessTraces)
 	}
 	return &loadGen{
 		url:     endpoint + "/v1/traces",
@@ -82,7 +84,7 @@ func (s *loadStats) err() string {
 // target; run stops at most 20% after dur either way. It returns when every
 // request has been answered. ctx aborts it.
 func (g *loadGen) run(ctx context.Context, rate float64, dur time.Duration, st *loadStats) {
-	interval := time.Duration(float64(time.Second) * float64(batchSize) / rate)
+	interval := time.Duration(float64(time.Second) * float64(benchload.BatchSize) / rate)
 	work := make(chan time.Time, g.senders)
 	var wg sync.WaitGroup
 	for i := range g.senders {
@@ -115,9 +117,9 @@ func (g *loadGen) run(ctx context.Context, rate float64, dur time.Duration, st *
 // (different attribute values), stamped with fresh ids before each send.
 func (g *loadGen) sender(seed uint64, work <-chan time.Time, st *loadStats) {
 	r := rand.New(rand.NewPCG(seed, uint64(time.Now().UnixNano())))
-	batches := make([]*batch, 4)
+	batches := make([]*benchload.Batch, 4)
 	for i := range batches {
-		batches[i] = newBatch(r)
+		batches[i] = benchload.NewBatch(r)
 	}
 	var zbuf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestSpeed)
@@ -132,10 +134,10 @@ func (g *loadGen) sender(seed uint64, work <-chan time.Time, st *loadStats) {
 			st.late.Add(1)
 		}
 		b := batches[n%len(batches)]
-		b.stamp(g.ids, now)
-		raw, err := ptraceotlp.NewExportRequestFromTraces(b.td).MarshalProto()
+		b.Stamp(g.ids, now)
+		raw, err := ptraceotlp.NewExportRequestFromTraces(b.TD).MarshalProto()
 		if err != nil {
-			st.fail(len(b.spans), "marshal: "+err.Error())
+			st.fail(len(b.Spans), "marshal: "+err.Error())
 			continue
 		}
 		zbuf.Reset()
@@ -146,24 +148,24 @@ func (g *loadGen) sender(seed uint64, work <-chan time.Time, st *loadStats) {
 	}
 }
 
-func (g *loadGen) post(b *batch, body []byte, respBuf *bytes.Buffer, st *loadStats) {
+func (g *loadGen) post(b *benchload.Batch, body []byte, respBuf *bytes.Buffer, st *loadStats) {
 	req, err := http.NewRequest(http.MethodPost, g.url, bytes.NewReader(body))
 	if err != nil {
-		st.fail(len(b.spans), err.Error())
+		st.fail(len(b.Spans), err.Error())
 		return
 	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
 	req.Header.Set("Content-Encoding", "gzip")
 	resp, err := g.client.Do(req)
 	if err != nil {
-		st.fail(len(b.spans), err.Error())
+		st.fail(len(b.Spans), err.Error())
 		return
 	}
 	respBuf.Reset()
 	_, _ = io.Copy(respBuf, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		st.fail(len(b.spans), fmt.Sprintf("HTTP %d: %.200s", resp.StatusCode, respBuf.String()))
+		st.fail(len(b.Spans), fmt.Sprintf("HTTP %d: %.200s", resp.StatusCode, respBuf.String()))
 		return
 	}
 	er := ptraceotlp.NewExportResponse()
@@ -171,9 +173,9 @@ func (g *loadGen) post(b *batch, body []byte, respBuf *bytes.Buffer, st *loadSta
 		if n := er.PartialSuccess().RejectedSpans(); n > 0 {
 			// The receiver does not say which spans it refused: count the
 			// whole batch as refused.
-			st.fail(len(b.spans), fmt.Sprintf("partial success: %d spans rejected: %s", n, er.PartialSuccess().ErrorMessage()))
+			st.fail(len(b.Spans), fmt.Sprintf("partial success: %d spans rejected: %s", n, er.PartialSuccess().ErrorMessage()))
 			return
 		}
 	}
-	st.sent.Add(int64(len(b.spans)))
+	st.sent.Add(int64(len(b.Spans)))
 }

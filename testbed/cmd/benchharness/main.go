@@ -1,23 +1,31 @@
 // Command benchharness is the load harness behind `make bench`, in the style
 // of the contrib testbed. It runs the built collector (_build/otelcol-posthog)
-// under a fixed load of tl-engine-like spans over OTLP/HTTP and measures it:
+// under a fixed load of tl-engine-like spans over OTLP/HTTP (internal/benchload)
+// and measures it:
 //
+//  0. the floor: the same OTLP receiver and the core nop exporter
+//     (testdata/config/bench-nop.yaml), receiving and decoding alone;
 //  1. the posthog exporter with testdata/config/tl-engine.yaml (in-memory
 //     queue) at 10,000 spans/s, delivering to the PostHog capture stand-in
 //     (internal/posthogtest);
 //  2. the baseline: the stock otlphttp exporter forwarding the same spans
 //     to an OTLP/HTTP sink in this process (testdata/config/bench-otlphttp.yaml);
 //  4. run 1 with the sending queue on disk (file_storage): its CPU against
-//     run 1's, and the bytes it writes per second (write_bytes of
-//     /proc/<pid>/io: what reaches the storage layer);
-//  5. run 1 with trace_context on, as tl-engine.yaml ships it (wait 5s):
-//     its CPU against run 1's. The other posthog runs use tl-engine.yaml
-//     without its trace_context block (tracecontext.go). The load's spans
-//     have parents that never arrive, so every span that waits does so for
-//     the whole 5s: the worst case.
+//     run 1's, and the bytes it writes per second;
+//  5. run 1 with trace_context on, as tl-engine.yaml ships it: its CPU
+//     against run 1's. The other posthog runs use tl-engine.yaml without
+//     its trace_context block (tracecontext.go). The load's spans have
+//     parents that never arrive, so every span that waits does so for the
+//     whole wait;
+//  6. run 5 with the spans spread over traces that never go quiet (first
+//     round only);
 //  3. the maximum sustained throughput of run 1's collector with
 //     GOMAXPROCS=1: rates double from 10,000 spans/s until a step fails,
 //     then a few bisection steps between the last good and first bad rate.
+//
+// Runs 0, 1, 2, 4 and 5 are taken in turn, BENCH_ROUNDS times (0, 1, 2, 4,
+// 5, 0, 1, 2, ...), and the report gives their medians and the ratios of
+// the medians: on a shared host a busy spell then falls on every run alike.
 //
 // For each run it samples the collector's CPU (utime+stime) and RSS from
 // /proc every second, counts what the receiver accepted and what reached the
@@ -26,12 +34,13 @@
 //
 // Settings come from the environment (durations as "30s" or plain seconds):
 //
-//	BENCH_DURATION        steady window of runs 1, 2 and 4           30s
+//	BENCH_DURATION        steady window of each fixed-rate run       15s
 //	BENCH_WARMUP          warm-up before it (not measured)           5s
+//	BENCH_ROUNDS          rounds of the fixed-rate runs              3
 //	BENCH_MAX_DURATION    steady window of each throughput step      12s
 //	BENCH_MAX_WARMUP      warm-up of each throughput step            3s
 //	BENCH_MAX_BISECT      bisection steps after the ramp             2
-//	BENCH_RUNS            which runs: posthog,tracecontext,tracecontext-endless,filestorage,otlphttp,max   all
+//	BENCH_RUNS            which runs: floor,posthog,otlphttp,filestorage,tracecontext,tracecontext-endless,max   all
 //	BENCH_COLLECTOR_ARGS  extra arguments for every collector        none
 //
 // The runs are the table fixedRuns (runs.go) and the throughput ramp.
@@ -68,13 +77,14 @@ type settings struct {
 	warmup, duration       time.Duration
 	maxWarmup, maxDuration time.Duration
 	bisect                 int
+	rounds                 int             // BENCH_ROUNDS
 	runs                   map[string]bool // BENCH_RUNS
 	collectorArgs          []string        // BENCH_COLLECTOR_ARGS
 }
 
 func main() {
 	bin := flag.String("collector", "_build/otelcol-posthog", "collector binary")
-	configDir := flag.String("config-dir", "testdata/config", "directory of tl-engine.yaml and bench-otlphttp.yaml")
+	configDir := flag.String("config-dir", "testdata/config", "directory of tl-engine.yaml, bench-otlphttp.yaml and bench-nop.yaml")
 	out := flag.String("out", "_build/bench-result.md", "write the result table here")
 	workDir := flag.String("work", "_build/bench", "collector logs and per-second samples go here")
 	flag.Parse()
@@ -116,15 +126,11 @@ func fail(err error) {
 func run(ctx context.Context, s settings) int {
 	machine := describeMachine()
 	logf("machine: %s", machine.oneLine())
-	var results []runResult
+	results := s.fixedRounds(ctx)
 	code := 0
-	for _, spec := range fixedRuns {
-		if s.runs[spec.name] && ctx.Err() == nil {
-			spec.rate, spec.warmup, spec.duration = rate, s.warmup, s.duration
-			results = append(results, s.measure(ctx, spec))
-			if !results[len(results)-1].ok {
-				code = 1
-			}
+	for _, r := range results {
+		if !r.ok {
+			code = 1
 		}
 	}
 	if s.runs["max"] && ctx.Err() == nil {
@@ -143,6 +149,23 @@ func run(ctx context.Context, s settings) int {
 	}
 	fmt.Printf("\nwritten to %s (collector logs and per-second samples in %s)\n", s.out, s.workDir)
 	return code
+}
+
+// fixedRounds measures the fixed runs BENCH_RUNS asks for, BENCH_ROUNDS
+// times, taking them in turn: floor, posthog, otlphttp, ..., floor, posthog,
+// otlphttp, ...
+func (s settings) fixedRounds(ctx context.Context) []runResult {
+	var results []runResult
+	for round := 1; round <= s.rounds; round++ {
+		for _, spec := range fixedRuns {
+			if !s.runs[spec.name] || spec.once && round > 1 || ctx.Err() != nil {
+				continue
+			}
+			spec.rate, spec.warmup, spec.duration, spec.round = rate, s.warmup, s.duration, round
+			results = append(results, s.measure(ctx, spec))
+		}
+	}
+	return results
 }
 
 func logf(format string, args ...any) {
@@ -167,13 +190,21 @@ func loadSettings() (settings, error) {
 		return d
 	}
 	s := settings{
-		duration:      dur("BENCH_DURATION", 30*time.Second),
+		duration:      dur("BENCH_DURATION", 15*time.Second),
 		warmup:        dur("BENCH_WARMUP", 5*time.Second),
+		rounds:        3,
 		maxDuration:   dur("BENCH_MAX_DURATION", 12*time.Second),
 		maxWarmup:     dur("BENCH_MAX_WARMUP", 3*time.Second),
 		bisect:        2,
 		runs:          map[string]bool{},
 		collectorArgs: strings.Fields(os.Getenv("BENCH_COLLECTOR_ARGS")),
+	}
+	if v := os.Getenv("BENCH_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("BENCH_ROUNDS=%q: want a whole number, at least 1", v))
+		}
+		s.rounds = max(n, 1)
 	}
 	if v := os.Getenv("BENCH_MAX_BISECT"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -12,13 +12,15 @@ import (
 const (
 	expPostHog  = "posthog"
 	expOTLPHTTP = "otlphttp"
+	// expNop is the floor: the same receiver and the nop exporter.
+	expNop = "nop"
 )
 
 // runSpec is one run: a collector, its command line, and the load it gets.
 type runSpec struct {
 	name     string // its name in BENCH_RUNS
 	label    string // its number in the report
-	exporter string // expPostHog or expOTLPHTTP: which config and which sink
+	exporter string // expPostHog, expOTLPHTTP or expNop: which config and which sink
 	variant  string // added to the report's exporter column ("file_storage queue")
 	storage  bool   // sending_queue on file_storage, in a directory of its own
 	// traceContext keeps tl-engine.yaml's trace_context block; the other
@@ -27,23 +29,30 @@ type runSpec struct {
 	// endless spreads the load over a few long-lived traces that never go
 	// quiet: each waits max_wait, the trace_context worst case.
 	endless bool
-	args    []string // more collector arguments ("--set=...")
+	// once: measured in the first round only (its figures are not
+	// compared with another run's, and it is long).
+	once bool
+	args []string // more collector arguments ("--set=...")
 
 	rate             int
 	warmup, duration time.Duration
 	gomaxprocs       string // "" leaves the Go default (all cores)
 	maxStep          bool   // a step of the throughput ramp
+	round            int    // which round of the fixed runs, from 1
 }
 
 // fixedRuns are measured at 10,000 spans/s for BENCH_DURATION, in this order
-// (the report's). A new run is one more entry: a name for BENCH_RUNS, a
-// label, the exporter, and what differs (variant, args).
+// (the report's), once per round: the runs of a round are taken in turn, so
+// that a busy spell of the shared host falls on every run alike rather than
+// on one. A new run is one more entry: a name for BENCH_RUNS, a label, the
+// exporter, and what differs (variant, args).
 var fixedRuns = []runSpec{
+	{name: "floor", label: "0", exporter: expNop},
 	{name: "posthog", label: "1", exporter: expPostHog},
-	{name: "tracecontext", label: "5", exporter: expPostHog, variant: "trace_context", traceContext: true},
-	{name: "tracecontext-endless", label: "6", exporter: expPostHog, variant: "trace_context, traces that never go quiet", traceContext: true, endless: true},
-	{name: "filestorage", label: "4", exporter: expPostHog, variant: "file_storage queue", storage: true},
 	{name: "otlphttp", label: "2", exporter: expOTLPHTTP},
+	{name: "filestorage", label: "4", exporter: expPostHog, variant: "file_storage queue", storage: true},
+	{name: "tracecontext", label: "5", exporter: expPostHog, variant: "trace_context", traceContext: true},
+	{name: "tracecontext-endless", label: "6", exporter: expPostHog, variant: "trace_context, traces that never go quiet", traceContext: true, endless: true, once: true},
 }
 
 // title is the run in the log: "run 1: posthog at 10,000 spans/s".
@@ -54,6 +63,9 @@ func (r runSpec) title() string {
 	}
 	if r.variant != "" {
 		t += ", " + r.variant
+	}
+	if r.round > 0 {
+		t += fmt.Sprintf(" (round %d)", r.round)
 	}
 	return t
 }
@@ -73,6 +85,9 @@ func (r runSpec) drainOK() time.Duration {
 
 // slug names the run's files in the work directory.
 func (r runSpec) slug() string {
+	if r.round > 0 {
+		return fmt.Sprintf("run%s-%s-%d-round%d", r.label, r.exporter, r.rate, r.round)
+	}
 	return fmt.Sprintf("run%s-%s-%d", r.label, r.exporter, r.rate)
 }
 

@@ -1,4 +1,9 @@
-package main
+// Package benchload is the load of `make bench` (testbed/cmd/benchharness)
+// and of the push benchmark (benchmark_test.go): OTLP batches of spans as
+// the tl-engine service makes them, against the rules of
+// testdata/config/tl-engine.yaml. One definition, so that the benchmark
+// pushes what the harness sends. It needs nothing but pdata.
+package benchload
 
 import (
 	"encoding/binary"
@@ -12,7 +17,7 @@ import (
 )
 
 // The load: batches of spans that look like the tl-engine service under
-// load (see internal/demotelemetry for its instrumentation and
+// load (see testbed/demotelemetry for its instrumentation and
 // testdata/config/tl-engine.yaml for the rules). In every 100 spans, 10
 // match exactly one rule each and 90 match none, the hot path of an
 // exporter that picks a few spans out of many:
@@ -28,7 +33,8 @@ import (
 //	 1 publish engines     engine_queued
 //
 // Every span carries about 15 attributes. TestBatchMatchesRules checks the
-// declared events against the real mapper and rules.
+// declared events against the real mapper and rules
+// (testbed/cmd/benchharness).
 
 // mixEntry is one kind of span in a batch of 100.
 type mixEntry struct {
@@ -52,8 +58,8 @@ var mix = []mixEntry{
 	{5, nil, grpcClientSpan},
 }
 
-// batchSize is the spans of one request: one round of the mix (100).
-var batchSize = func() int {
+// BatchSize is the spans of one request: one round of the mix (100).
+var BatchSize = func() int {
 	n := 0
 	for _, m := range mix {
 		n += m.count
@@ -61,12 +67,12 @@ var batchSize = func() int {
 	return n
 }()
 
-// expectedEvents is what the tl-engine rules make of spans spans (whole
+// ExpectedEvents is what the tl-engine rules make of spans spans (whole
 // batches): each batch holds the mix exactly once.
-func expectedEvents(spans int64) (matching int64, byName map[string]int64, events int64) {
+func ExpectedEvents(spans int64) (matching int64, byName map[string]int64, events int64) {
 	byName = map[string]int64{}
 	for _, m := range mix {
-		n := spans / int64(batchSize) * int64(m.count)
+		n := spans / int64(BatchSize) * int64(m.count)
 		if len(m.events) > 0 {
 			matching += n
 		}
@@ -78,22 +84,22 @@ func expectedEvents(spans int64) (matching int64, byName map[string]int64, event
 	return matching, byName, events
 }
 
-// batch is one request's worth of spans. The pdata is reused: before each
-// send, stamp gives every span fresh ids and times. Not safe for concurrent use.
-type batch struct {
-	td    ptrace.Traces
-	spans []ptrace.Span
+// Batch is one request's worth of spans. The pdata is reused: before each
+// send, Stamp gives every span fresh ids and times. Not safe for concurrent use.
+type Batch struct {
+	TD    ptrace.Traces
+	Spans []ptrace.Span
 	durs  []time.Duration
 	roots []bool // server spans: no parent
 	slots []int  // which of the batch's traces the span belongs to
 }
 
-// tracesPerBatch groups the spans of a batch into this many traces.
-const tracesPerBatch = 10
+// TracesPerBatch groups the spans of a batch into this many traces.
+const TracesPerBatch = 10
 
-// newBatch builds one round of the mix, shuffled, grouped by
+// NewBatch builds one round of the mix, shuffled, grouped by
 // instrumentation scope as SDKs send them.
-func newBatch(r *rand.Rand) *batch {
+func NewBatch(r *rand.Rand) *Batch {
 	var kinds []int
 	for i, m := range mix {
 		for range m.count {
@@ -102,8 +108,8 @@ func newBatch(r *rand.Rand) *batch {
 	}
 	r.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
 
-	b := &batch{td: ptrace.NewTraces()}
-	rs := b.td.ResourceSpans().AppendEmpty()
+	b := &Batch{TD: ptrace.NewTraces()}
+	rs := b.TD.ResourceSpans().AppendEmpty()
 	resourceAttributes(r, rs.Resource().Attributes())
 	scopes := map[string]ptrace.ScopeSpans{}
 	for _, k := range kinds {
@@ -118,17 +124,17 @@ func newBatch(r *rand.Rand) *batch {
 		}
 		dst := ss.Spans().AppendEmpty()
 		s.MoveTo(dst)
-		b.spans = append(b.spans, dst)
+		b.Spans = append(b.Spans, dst)
 		b.durs = append(b.durs, dur)
 		b.roots = append(b.roots, dst.Kind() == ptrace.SpanKindServer)
-		b.slots = append(b.slots, r.IntN(tracesPerBatch))
+		b.slots = append(b.slots, r.IntN(TracesPerBatch))
 	}
 	return b
 }
 
-// idGen hands out trace and span ids unique within a run (a random prefix and
+// IDGen hands out trace and span ids unique within a run (a random prefix and
 // a counter), so that every span is a new record with a new event uuid.
-type idGen struct {
+type IDGen struct {
 	prefix uint64
 	seq    atomic.Uint64
 	// traces, when not empty, are the only trace ids handed out, in turn:
@@ -137,24 +143,25 @@ type idGen struct {
 	turn   atomic.Uint64
 }
 
-// endlessTraces is how many long-lived traces the worst-case run spreads
+// EndlessTraces is how many long-lived traces the worst-case run spreads
 // its spans over: each gets a span about every 100ms at 10,000 spans/s.
-const endlessTraces = 1000
+const EndlessTraces = 1000
 
-func newIDGen() *idGen {
-	return &idGen{prefix: rand.Uint64() | 1}
+// NewIDGen returns ids with a random prefix of their own.
+func NewIDGen() *IDGen {
+	return &IDGen{prefix: rand.Uint64() | 1} //nolint:gosec // G404: ids of test load, not secrets
 }
 
-func (g *idGen) next() uint64 { return g.seq.Add(1) }
+func (g *IDGen) next() uint64 { return g.seq.Add(1) }
 
-func (g *idGen) spanID() pcommon.SpanID {
+func (g *IDGen) spanID() pcommon.SpanID {
 	var id pcommon.SpanID
 	binary.BigEndian.PutUint64(id[:], g.prefix^(g.next()<<1))
 	return id
 }
 
-// withEndlessTraces makes g hand out n trace ids only.
-func (g *idGen) withEndlessTraces(n int) *idGen {
+// WithEndlessTraces makes g hand out n trace ids only.
+func (g *IDGen) WithEndlessTraces(n int) *IDGen {
 	g.traces = make([]pcommon.TraceID, n)
 	for i := range g.traces {
 		g.traces[i] = g.newTraceID()
@@ -162,29 +169,29 @@ func (g *idGen) withEndlessTraces(n int) *idGen {
 	return g
 }
 
-func (g *idGen) traceID() pcommon.TraceID {
+func (g *IDGen) traceID() pcommon.TraceID {
 	if len(g.traces) > 0 {
 		return g.traces[g.turn.Add(1)%uint64(len(g.traces))]
 	}
 	return g.newTraceID()
 }
 
-func (g *idGen) newTraceID() pcommon.TraceID {
+func (g *IDGen) newTraceID() pcommon.TraceID {
 	var id pcommon.TraceID
 	binary.BigEndian.PutUint64(id[:8], g.prefix)
 	binary.BigEndian.PutUint64(id[8:], g.next())
 	return id
 }
 
-// stamp gives every span of b new ids and times ending just before now.
-func (b *batch) stamp(ids *idGen, now time.Time) {
-	var traces [tracesPerBatch]pcommon.TraceID
-	var parents [tracesPerBatch]pcommon.SpanID
+// Stamp gives every span of b new ids and times ending just before now.
+func (b *Batch) Stamp(ids *IDGen, now time.Time) {
+	var traces [TracesPerBatch]pcommon.TraceID
+	var parents [TracesPerBatch]pcommon.SpanID
 	for i := range traces {
 		traces[i] = ids.traceID()
 		parents[i] = ids.spanID()
 	}
-	for i, s := range b.spans {
+	for i, s := range b.Spans {
 		end := now.Add(-time.Duration(i) * 50 * time.Microsecond)
 		s.SetTraceID(traces[b.slots[i]])
 		if len(ids.traces) > 0 && s.Events().Len() > 0 {
