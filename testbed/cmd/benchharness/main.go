@@ -35,6 +35,7 @@
 // Settings come from the environment (durations as "30s" or plain seconds):
 //
 //	BENCH_DURATION        steady window of each fixed-rate run       15s
+//	                      (run 6 takes at least 45s: max_wait + 15s)
 //	BENCH_WARMUP          warm-up before it (not measured)           5s
 //	BENCH_ROUNDS          rounds of the fixed-rate runs              3
 //	BENCH_MAX_DURATION    steady window of each throughput step      12s
@@ -162,6 +163,11 @@ func (s settings) fixedRounds(ctx context.Context) []runResult {
 				continue
 			}
 			spec.rate, spec.warmup, spec.duration, spec.round = rate, s.warmup, s.duration, round
+			if spec.endless {
+				// The worst case is traces held until max_wait: a window
+				// shorter than that would measure only their filling up.
+				spec.duration = max(spec.duration, endlessMinDuration)
+			}
 			results = append(results, s.measure(ctx, spec))
 		}
 	}

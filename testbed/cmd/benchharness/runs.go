@@ -70,6 +70,10 @@ func (r runSpec) title() string {
 	return t
 }
 
+// endlessMinDuration is the shortest window of the worst case (run 6): its
+// traces reach max_wait 30 s into it and are then mapped as they go on.
+const endlessMinDuration = traceContextMaxWait + 15*time.Second
+
 // drainOK is how soon after its last request the run must have delivered
 // everything: with trace_context, the last spans wait that long for
 // parents that never come.
