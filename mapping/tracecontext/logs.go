@@ -16,11 +16,40 @@ import (
 // resource and scope, and the span it was recorded in.
 type heldLog struct {
 	spanID pcommon.SpanID
-	ld     plog.Logs
+	pb     []byte    // the copy, encoded while it waits (see held); nil once decoded
+	ld     plog.Logs // the copy, decoded; valid when pb is nil
+}
+
+var (
+	heldLogMarshaler   plog.ProtoMarshaler
+	heldLogUnmarshaler plog.ProtoUnmarshaler
+)
+
+// newHeldLog keeps lr, with its resource and scope, to be released later.
+func newHeldLog(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord) *heldLog {
+	ld := mapping.CopyLog(rl, sl, lr)
+	pb, err := heldLogMarshaler.MarshalLogs(ld)
+	if err != nil {
+		return &heldLog{spanID: lr.SpanID(), ld: ld}
+	}
+	return &heldLog{spanID: lr.SpanID(), pb: pb}
+}
+
+// logs is the held copy, decoded on first use.
+func (h *heldLog) logs() plog.Logs {
+	if h.pb != nil {
+		ld, err := heldLogUnmarshaler.UnmarshalLogs(h.pb)
+		if err != nil || ld.ResourceLogs().Len() == 0 {
+			ld = plog.NewLogs() // cannot happen: bytes encoded here
+			ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().SetSpanID(h.spanID)
+		}
+		h.ld, h.pb = ld, nil
+	}
+	return h.ld
 }
 
 func (h *heldLog) record() plog.LogRecord {
-	return h.ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	return h.logs().ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 }
 
 // ProcessLogs holds the log records of ld that have a trace id, when some
@@ -46,7 +75,7 @@ func (s *Stage) ProcessLogs(ld plog.Logs) (skip func(plog.LogRecord) bool, ready
 					taken = map[plog.LogRecord]struct{}{}
 				}
 				taken[lr] = struct{}{}
-				h := &heldLog{spanID: lr.SpanID(), ld: mapping.CopyLog(rl, sl, lr)}
+				h := newHeldLog(rl, sl, lr)
 				if t.capped {
 					s.finishLog(t, h, "", t.fallbacksOf(len(s.cfg.Attributes)), &ready)
 					continue
@@ -86,7 +115,7 @@ func (s *Stage) finishLog(t *trace, h *heldLog, o Outcome, fb *fallbacks, b *Bat
 	if o != "" {
 		b.Stopped[o]++
 	}
-	h.ld.ResourceLogs().MoveAndAppendTo(b.Logs.ResourceLogs())
+	h.logs().ResourceLogs().MoveAndAppendTo(b.Logs.ResourceLogs())
 }
 
 // spillLogs moves the log records of b to the spill, for the next Expire:

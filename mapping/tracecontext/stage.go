@@ -85,7 +85,7 @@ func (b *Batch) add(h *held, o Outcome, inherited bool) {
 	if inherited {
 		to = b.Inherited
 	}
-	h.td.ResourceSpans().MoveAndAppendTo(to.ResourceSpans())
+	h.traces().ResourceSpans().MoveAndAppendTo(to.ResourceSpans())
 }
 
 // Stage holds spans back until their trace has gone quiet. MapTraces is
@@ -186,7 +186,7 @@ func (s *Stage) Process(td ptrace.Traces) (skip func(ptrace.Span) bool, ready Ba
 					taken = map[spanKey]struct{}{}
 				}
 				taken[spanKey{tid, sid}] = struct{}{}
-				h := &held{spanID: sid, td: mapping.CopySpan(rs, ss, span)}
+				h := newHeld(rs, ss, span)
 				if t.capped {
 					s.finish(t, h, "", t.fallbacksOf(len(s.cfg.Attributes)), &ready)
 					continue
