@@ -30,9 +30,9 @@ func TestHeldRecordsComeBackWhole(t *testing.T) {
 	ev.Attributes().PutStr("exception.message", "boom")
 
 	h := newHeld(rs, ss, span)
-	assert.NotNil(t, h.pb, "kept encoded while it waits")
+	assert.NotNil(t, h.kept.pb, "kept encoded while it waits")
 	assert.Equal(t, mapping.CopySpan(rs, ss, span), h.traces())
-	assert.Nil(t, h.pb, "decoded once")
+	assert.Nil(t, h.kept.pb, "decoded once")
 	assert.Equal(t, "alice", h.span().Attributes().AsRaw()["enduser.id"])
 
 	ld := plog.NewLogs()
@@ -43,7 +43,7 @@ func TestHeldRecordsComeBackWhole(t *testing.T) {
 	lr.SetSpanID(pcommon.SpanID{2})
 	lr.Body().SetStr("rate limited")
 	hl := newHeldLog(rl, sl, lr)
-	assert.NotNil(t, hl.pb)
+	assert.NotNil(t, hl.kept.pb)
 	assert.Equal(t, mapping.CopyLog(rl, sl, lr), hl.logs())
 	assert.Equal(t, "rate limited", hl.record().Body().AsString())
 }

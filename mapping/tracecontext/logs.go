@@ -16,8 +16,7 @@ import (
 // resource and scope, and the span it was recorded in.
 type heldLog struct {
 	spanID pcommon.SpanID
-	pb     []byte    // the copy, encoded while it waits (see held); nil once decoded
-	ld     plog.Logs // the copy, decoded; valid when pb is nil
+	kept   encoded[plog.Logs] // kept encoded while it waits (encoded.go)
 }
 
 var (
@@ -27,25 +26,18 @@ var (
 
 // newHeldLog keeps lr, with its resource and scope, to be released later.
 func newHeldLog(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord) *heldLog {
-	ld := mapping.CopyLog(rl, sl, lr)
-	pb, err := heldLogMarshaler.MarshalLogs(ld)
-	if err != nil {
-		return &heldLog{spanID: lr.SpanID(), ld: ld}
-	}
-	return &heldLog{spanID: lr.SpanID(), pb: pb}
+	return &heldLog{spanID: lr.SpanID(), kept: encode(mapping.CopyLog(rl, sl, lr), heldLogMarshaler.MarshalLogs)}
 }
 
 // logs is the held copy, decoded on first use.
 func (h *heldLog) logs() plog.Logs {
-	if h.pb != nil {
-		ld, err := heldLogUnmarshaler.UnmarshalLogs(h.pb)
-		if err != nil || ld.ResourceLogs().Len() == 0 {
-			ld = plog.NewLogs() // cannot happen: bytes encoded here
+	return h.kept.get(heldLogUnmarshaler.UnmarshalLogs,
+		func(ld plog.Logs) bool { return ld.LogRecordCount() == 1 },
+		func() plog.Logs {
+			ld := plog.NewLogs()
 			ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().SetSpanID(h.spanID)
-		}
-		h.ld, h.pb = ld, nil
-	}
-	return h.ld
+			return ld
+		})
 }
 
 func (h *heldLog) record() plog.LogRecord {

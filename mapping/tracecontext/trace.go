@@ -38,15 +38,10 @@ type trace struct {
 }
 
 // held is a span waiting for its trace: a copy of it, with its resource
-// and scope. While it waits the copy is kept as OTLP protobuf: a span in
-// pdata is dozens of small objects full of pointers, which the garbage
-// collector would scan on every cycle for as long as the trace waits
-// (seconds, thousands of spans); bytes it does not scan. It is decoded
-// once, when its trace is released.
+// and scope, kept encoded while it waits (encoded.go).
 type held struct {
 	spanID pcommon.SpanID
-	pb     []byte        // the copy, encoded; nil once decoded
-	td     ptrace.Traces // the copy, decoded; valid when pb is nil
+	kept   encoded[ptrace.Traces]
 }
 
 var (
@@ -56,27 +51,18 @@ var (
 
 // newHeld keeps span, with its resource and scope, to be released later.
 func newHeld(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, span ptrace.Span) *held {
-	td := mapping.CopySpan(rs, ss, span)
-	pb, err := heldMarshaler.MarshalTraces(td)
-	if err != nil {
-		return &held{spanID: span.SpanID(), td: td} // keep it decoded
-	}
-	return &held{spanID: span.SpanID(), pb: pb}
+	return &held{spanID: span.SpanID(), kept: encode(mapping.CopySpan(rs, ss, span), heldMarshaler.MarshalTraces)}
 }
 
 // traces is the held copy, decoded on first use.
 func (h *held) traces() ptrace.Traces {
-	if h.pb != nil {
-		td, err := heldUnmarshaler.UnmarshalTraces(h.pb)
-		if err != nil || td.ResourceSpans().Len() == 0 {
-			// Bytes this process encoded itself: cannot fail. Should it,
-			// an empty span keeps the stage going.
-			td = ptrace.NewTraces()
+	return h.kept.get(heldUnmarshaler.UnmarshalTraces,
+		func(td ptrace.Traces) bool { return td.SpanCount() == 1 },
+		func() ptrace.Traces {
+			td := ptrace.NewTraces()
 			td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetSpanID(h.spanID)
-		}
-		h.td, h.pb = td, nil
-	}
-	return h.td
+			return td
+		})
 }
 
 func (h *held) span() ptrace.Span {
