@@ -36,15 +36,15 @@ type attributeRef[K any] struct {
 // parseAttributeRef reads `<context>.attributes["key"]`; false for any other
 // expression.
 func parseAttributeRef[K any](p *ottl.Parser[K], expr string) (attributeRef[K], bool) {
-	m := attributePath.FindStringSubmatch(expr)
-	if m == nil {
+	ctxName, key, ok := attributeOf(expr)
+	if !ok {
 		return attributeRef[K]{}, false
 	}
-	attrs, err := p.ParseValueExpression(m[1] + ".attributes")
+	attrs, err := p.ParseValueExpression(ctxName + ".attributes")
 	if err != nil {
 		return attributeRef[K]{}, false
 	}
-	return attributeRef[K]{attrs: attrs, context: m[1], key: m[2]}, true
+	return attributeRef[K]{attrs: attrs, context: ctxName, key: key}, true
 }
 
 // parseAttributeReads finds the values of rule r (with the defaults' properties
@@ -93,7 +93,11 @@ func (a attributeRef[K]) absent(ctx context.Context, tCtx K) (said string, near 
 	if _, has := attrs.Get(a.key); has {
 		return "", false
 	}
-	keys := slices.Sorted(maps.Keys(attrs.AsRaw()))
+	keys := make([]string, 0, attrs.Len())
+	for k := range attrs.All() {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
 	if name := configkeys.Nearest(a.key, keys); name != "" {
 		return fmt.Sprintf("%s has no attribute %q; it has %q", a.context, a.key, name), true
 	}

@@ -3,7 +3,6 @@ package mapping
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -24,8 +23,6 @@ type comparison[K any] struct {
 	attr   attributeRef[K]
 	isAttr bool
 }
-
-var attributePath = regexp.MustCompile(`^(\w+)\.attributes\["([^"]+)"\]$`)
 
 // parseComparison splits a term at its top-level comparison operator and
 // parses both sides; nil when the term is not a comparison.

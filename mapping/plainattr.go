@@ -28,15 +28,27 @@ type plainAttr struct {
 
 var plainAttrExpr = regexp.MustCompile(`^([a-z]+)\.attributes\[(` + stringLit + `)\]$`)
 
+// attributeOf splits an expression that is one attribute of an OTTL
+// context, `span.attributes["http.route"]`, into the context ("span") and
+// the key; ok is false for any other expression (and for a key with
+// escapes).
+func attributeOf(expr string) (ctxName, key string, ok bool) {
+	m := plainAttrExpr.FindStringSubmatch(strings.TrimSpace(expr))
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], strings.Trim(m[2], `"`), true
+}
+
 // parsePlainAttr recognises expr, in the context of records of signal
 // ("span", "log" or "spanevent"); the expression is parsed by OTTL all the
 // same, so that it is checked as any other.
 func parsePlainAttr(expr, signal string) plainAttr {
-	m := plainAttrExpr.FindStringSubmatch(strings.TrimSpace(expr))
-	if m == nil || m[1] != signal && m[1] != "resource" {
+	ctxName, key, ok := attributeOf(expr)
+	if !ok || ctxName != signal && ctxName != "resource" {
 		return plainAttr{}
 	}
-	return plainAttr{key: strings.Trim(m[2], `"`), resource: m[1] == "resource", ok: true}
+	return plainAttr{key: key, resource: ctxName == "resource", ok: true}
 }
 
 // get returns the attribute, or false where OTTL would give nil.
