@@ -147,7 +147,7 @@ func (e *posthogExporter) start(ctx context.Context, host component.Host) error 
 		return err
 	}
 	e.sender = sender
-	e.telemetry.rulesAtZero(ctx, e.mapper)
+	e.telemetry.rulesAtZero(ctx)
 	return nil
 }
 

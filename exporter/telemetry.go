@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/posthogexporter/posthogexporter/internal/metadata"
-	"github.com/posthogexporter/posthogexporter/mapping"
 )
 
 // exporterKey is the attribute that names the exporter instance in every
@@ -68,12 +67,10 @@ func (t *telemetry) newRuleAttributes(rule string) []metric.AddOption {
 // rulesAtZero starts every rule's records_matched and events_sent series at
 // 0, so a rule that never matches shows as 0, not as a missing series, from
 // the start (an alert on "stays at 0" needs the series).
-func (t *telemetry) rulesAtZero(ctx context.Context, m *mapping.Mapper) {
-	for _, rules := range [][]string{m.SpanRules(), m.SpanEventRules(), m.LogRules()} {
-		for _, rule := range rules {
-			t.recordsMatched(ctx, rule, 0)
-			t.EventsSent(ctx, rule, 0)
-		}
+func (t *telemetry) rulesAtZero(ctx context.Context) {
+	for _, opts := range t.byRule {
+		t.tb.ExporterPosthogRecordsMatched.Add(ctx, 0, opts...)
+		t.tb.ExporterPosthogEventsSent.Add(ctx, 0, opts...)
 	}
 }
 
