@@ -127,7 +127,7 @@ var _ confmap.Unmarshaler = (*Config)(nil)
 //
 // What it finds wrong, Validate reports, which the collector calls next: an
 // error returned here would reach the user inside three layers of the
-// collector's decoder and a stray ”, while Validate's errors read
+// collector's decoder and a stray empty quoted name, while Validate's errors read
 // "exporters::posthog: spans[0].condition: unknown key; ...".
 func (c *Config) Unmarshal(conf *confmap.Conf) error {
 	c.decodeErr = nil

@@ -141,8 +141,6 @@ func fileExists(path string) bool {
 	return err == nil
 }
 
-// runCase maps a case's inputs with its rules, as the exporter does (one
-// push per input document), and returns the expected file's content.
 // caseRules is the rules file of a case: its own, or --config.
 func caseRules(dir, config string) (string, error) {
 	switch {
@@ -156,6 +154,8 @@ func caseRules(dir, config string) (string, error) {
 	return config, nil
 }
 
+// runCase maps a case's inputs with its rules, as the exporter does (one
+// push per input document), and returns the expected file's content.
 func runCase(ctx context.Context, dir, config, exporter string) ([]byte, error) {
 	path, err := caseRules(dir, config)
 	if err != nil {
